@@ -1,0 +1,55 @@
+# Two commands: `make demo` (the whole story on the embedded default) and `make test`.
+# Both create .venv at the repo root if missing and install the project into it; a
+# second call reinstalls nothing unless pyproject.toml changed.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.d2rl-installed
+
+# Machines that keep a local PyTorch 2.14.1 wheel (this project's build machines) pin
+# torch to it, so no multi-GB download happens; elsewhere pip takes the ordinary
+# release for the platform (see README.md, "GPU", for a CUDA build).
+TORCH_WHEELS ?= /opt/pypi-more/files
+LOCAL_TORCH := $(wildcard $(TORCH_WHEELS)/torch-2.14.1-*.whl)
+ifneq ($(LOCAL_TORCH),)
+TORCH_PIN := torch==2.14.1 torchvision==0.29.1
+endif
+
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+export MPLBACKEND := Agg
+
+.PHONY: install demo test unit nbval bench clean-venv
+
+install: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_PIN) -e ".[dev]"
+	@touch $(STAMP)
+	@echo "installed d2rl_lib into $(VENV)"
+
+demo: install
+	$(PY) -m d2rl_lib demo --config synthetic-classroom
+
+test: install unit nbval
+
+unit: install
+	$(PY) -m pytest tests
+
+nbval: install
+ifneq ($(NOTEBOOKS),)
+	D2RL_PRESET=synthetic-ci $(PY) -m pytest --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=600 -p no:cacheprovider $(NOTEBOOKS)
+else
+	@echo "nbval: no notebooks yet"
+endif
+
+bench: install
+	$(PY) -m d2rl_lib bench
+
+clean-venv:
+	rm -rf $(VENV)

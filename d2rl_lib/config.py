@@ -1,0 +1,384 @@
+"""One configuration tree for every stage of D2RL, with named presets.
+
+The tree mirrors the method: ``data`` (which images), ``ti`` (the image-level
+sub-network T_I, paper Sec. 3.1), ``tf`` (the feature-level sub-network T_F,
+paper Sec. 3.2), ``optim`` (optimisers), ``schedule`` (how many steps of which
+stage, paper Sec. 3.3) and ``runtime`` (device, seed, precision, output).
+Every value the paper leaves open is listed, with its source, in
+``DECISIONS.md``.
+
+Presets (``PRESETS``):
+
+- ``synthetic-ci``: the nbval / CI profile, a few minutes on 2 CPU cores.
+- ``synthetic-classroom``: the default story, quality figures, still CPU.
+- ``sysu`` / ``regdb``: paper scale on the real datasets, meant for a GPU.
+
+Overrides are strings ``section.field=value`` (``--set`` on the CLI); they are
+type-checked against the dataclass annotations and the ``choices`` / ``min``
+metadata of each field, and a bad key or value raises :class:`ConfigError`
+naming the valid keys or values.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable
+
+from .errors import UserError
+
+METHODS = ("baseline", "grayscale", "unify-ir", "unify-visible", "d2rl", "d2rl-frozen")
+
+
+class ConfigError(UserError):
+    """A preset name, override key or value that does not fit the config tree."""
+
+
+def _opt(default, help: str, choices: Iterable | None = None, min: float | None = None,
+         max: float | None = None):
+    """A dataclass field carrying its help text and its valid range."""
+    meta = {"help": help}
+    if choices is not None:
+        meta["choices"] = tuple(choices)
+    if min is not None:
+        meta["min"] = min
+    if max is not None:
+        meta["max"] = max
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class DataConfig:
+    """Which images, at which size, under which evaluation protocol."""
+
+    dataset: str = _opt("synthetic", "embedded synthetic world, or a real dataset",
+                        choices=("synthetic", "sysu", "regdb"))
+    root: str = _opt("", "folder holding SYSU-MM01/ or RegDB/ (real datasets only)")
+    height: int = _opt(64, "network input height in pixels (multiple of 16)", min=16)
+    width: int = _opt(32, "network input width in pixels (multiple of 16)", min=16)
+    train_ids: int = _opt(64, "synthetic: identities used for training", min=2)
+    test_ids: int = _opt(32, "synthetic: identities held out for testing", min=2)
+    images_per_camera: int = _opt(6, "synthetic: images per (identity, camera)", min=1)
+    ir_model: str = _opt("smooth", "synthetic: how infrared intensity follows the visible "
+                         "image; 'hue-lookup' is the hard setting where translation fails",
+                         choices=("smooth", "hue-lookup"))
+    world_seed: int = _opt(0, "synthetic: seed of the world (people, cameras)", min=0)
+    search_mode: str = _opt("all", "SYSU-style gallery cameras: all four or indoor only",
+                            choices=("all", "indoor"))
+    shots: int = _opt(1, "gallery images per (identity, camera): 1 single-shot, 10 multi-shot",
+                      choices=(1, 10))
+    gallery_sampler: str = _opt("seeded", "SYSU gallery draw: 'seeded' (AGW family) or "
+                                "'official' (rand_perm_cam.mat)", choices=("seeded", "official"))
+    trials: int = _opt(10, "protocol trials averaged at test time", min=1, max=10)
+    trial: int = _opt(1, "RegDB: which of the 10 train/test splits", min=1, max=10)
+    flip_test: bool = _opt(False, "average features of the image and its mirror at test time")
+    num_workers: int = _opt(0, "DataLoader worker processes", min=0)
+
+
+@dataclass
+class TIConfig:
+    """T_I: two VAEs with one shared latent space, two GANs (paper Sec. 3.1)."""
+
+    channels: int = _opt(32, "channels of the first encoder convolution", min=4)
+    n_down: int = _opt(2, "stride-2 convolutions in each encoder", min=1, max=4)
+    n_res: int = _opt(2, "residual blocks in each private encoder / generator", min=0)
+    latent: str = _opt("unit", "latent form: 'unit' (UNIT: z = mu + N(0, I)) or "
+                       "'gaussian' (z = mu + sigma * eps)", choices=("unit", "gaussian"))
+    disc_channels: int = _opt(32, "channels of the first discriminator convolution", min=4)
+    disc_layers: int = _opt(3, "stride-2 layers per discriminator scale", min=1, max=5)
+    disc_scales: int = _opt(1, "image scales seen by each discriminator", min=1, max=3)
+    gan_loss: str = _opt("lsgan", "adversarial loss", choices=("lsgan", "bce"))
+    w_gan: float = _opt(1.0, "weight of each adversarial term", min=0.0)
+    w_kl: float = _opt(0.01, "lambda_0: weight of KL(q(z|x) || N(0, I))", min=0.0)
+    w_recon: float = _opt(10.0, "lambda_1: weight of the L1 reconstruction", min=0.0)
+    w_cycle_kl: float = _opt(0.01, "weight of the KL term on the cycle's latent", min=0.0)
+    w_cycle: float = _opt(10.0, "weight of the L1 cycle reconstruction", min=0.0)
+
+
+@dataclass
+class TFConfig:
+    """T_F: the re-ID network on (unified) images (paper Sec. 3.2)."""
+
+    arch: str = _opt("resnet18", "torchvision backbone",
+                     choices=("resnet18", "resnet34", "resnet50"))
+    pretrained: str = _opt("", "ImageNet weights: '' none, 'torchvision' (the local cache), "
+                           "or the path of a .pth state dict")
+    last_stride: int = _opt(1, "stride of the last ResNet stage (1 keeps more spatial detail)",
+                            choices=(1, 2))
+    label_smoothing: float = _opt(0.1, "label smoothing of the identity cross-entropy",
+                                  min=0.0, max=0.5)
+    triplet_margin: float = _opt(0.3, "margin of the batch-hard triplet loss", min=0.0)
+    w_id: float = _opt(1.0, "weight of the identity cross-entropy", min=0.0)
+    w_triplet: float = _opt(1.0, "weight of the triplet loss", min=0.0)
+    w_reid_to_ti: float = _opt(1.0, "weight of the re-ID loss in the generators' update "
+                               "during joint training", min=0.0)
+
+
+@dataclass
+class OptimConfig:
+    """Optimisers for T_I (Adam, as UNIT) and T_F."""
+
+    ti_lr: float = _opt(2e-4, "Adam learning rate of E_v, E_i, G_v, G_i, D_v, D_i", min=0.0)
+    ti_beta1: float = _opt(0.5, "Adam beta1 for T_I", min=0.0, max=1.0)
+    ti_beta2: float = _opt(0.999, "Adam beta2 for T_I", min=0.0, max=1.0)
+    ti_weight_decay: float = _opt(1e-4, "weight decay for T_I", min=0.0)
+    tf_optimizer: str = _opt("adam", "optimiser of T_F", choices=("adam", "sgd"))
+    tf_lr: float = _opt(3.5e-4, "learning rate of T_F", min=0.0)
+    tf_weight_decay: float = _opt(5e-4, "weight decay of T_F", min=0.0)
+    tf_warmup_steps: int = _opt(50, "linear learning-rate warm-up steps for T_F", min=0)
+    grad_clip: float = _opt(0.0, "clip gradient norm to this value (0: off)", min=0.0)
+
+
+@dataclass
+class ScheduleConfig:
+    """How long each stage runs and what a batch holds (paper Sec. 3.3)."""
+
+    ti_steps: int = _opt(300, "T_I pre-training steps (unpaired visible/infrared batches)", min=0)
+    tf_steps: int = _opt(300, "T_F training steps before joint training", min=0)
+    joint_steps: int = _opt(200, "joint end-to-end steps of T_I and T_F", min=0)
+    ti_batch: int = _opt(16, "images per modality in a T_I batch", min=1)
+    batch_ids: int = _opt(8, "P: identities per re-ID batch", min=2)
+    batch_images: int = _opt(4, "K: images per identity and modality in a re-ID batch", min=1)
+    log_every: int = _opt(25, "steps between progress log lines", min=1)
+    sample_every: int = _opt(100, "steps between saved sample grids (0: never)", min=0)
+    checkpoint_every: int = _opt(100, "steps between checkpoints (0: only at the end)", min=0)
+
+
+@dataclass
+class RuntimeConfig:
+    """Where and how the code runs."""
+
+    device: str = _opt("auto", "'auto' (cuda, else mps, else cpu), 'cpu', 'cuda', 'cuda:N', 'mps'")
+    seed: int = _opt(0, "seed of python, numpy, torch and the DataLoader workers", min=0)
+    amp: str = _opt("auto", "mixed precision: 'auto' (fp16 on CUDA, off on CPU), 'off', "
+                    "'bf16', 'fp16'", choices=("auto", "off", "bf16", "fp16"))
+    channels_last: bool = _opt(False, "use the channels_last memory format (fast on GPUs)")
+    threads: int = _opt(0, "torch CPU threads (0: torch's default)", min=0)
+    out_dir: str = _opt("runs", "parent folder of run directories")
+
+
+@dataclass
+class Config:
+    """The whole configuration of one run."""
+
+    preset: str = _opt("synthetic-classroom", "name of the preset this config started from")
+    method: str = _opt("d2rl", "which model to train (see DECISIONS.md)", choices=METHODS)
+    data: DataConfig = field(default_factory=DataConfig)
+    ti: TIConfig = field(default_factory=TIConfig)
+    tf: TFConfig = field(default_factory=TFConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+    # -- conversion -----------------------------------------------------------------
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the resolved config as JSON (atomically) and return the path."""
+        from .runtime import atomic_write_text
+
+        return atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "Config":
+        cfg = cls()
+        for key, value in _flatten(d):
+            _set_path(cfg, key, value, from_string=False)
+        cfg.validate()
+        return cfg
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Config":
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            return cls.from_dict(json.loads(p.read_text()))
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{p} is not valid JSON: {e}") from None
+
+    # -- checks ---------------------------------------------------------------------
+    def validate(self) -> "Config":
+        """Check every field against its choices / range, and the cross-field rules."""
+        for key, value, f in _walk(self):
+            _check_value(key, value, f)
+        for name in ("height", "width"):
+            v = getattr(self.data, name)
+            if v % 16:
+                raise ConfigError(f"data.{name}={v} is not a multiple of 16; the encoders "
+                                  f"and ResNet stages halve the image 4 times (try "
+                                  f"{max(16, round(v / 16) * 16)})")
+        return self
+
+
+# -- presets ------------------------------------------------------------------------
+def _synthetic_ci() -> Config:
+    cfg = Config(preset="synthetic-ci")
+    cfg.data.train_ids, cfg.data.test_ids, cfg.data.images_per_camera = 32, 16, 4
+    cfg.data.trials = 3
+    cfg.ti.channels, cfg.ti.disc_channels = 16, 16
+    cfg.schedule.ti_steps, cfg.schedule.tf_steps, cfg.schedule.joint_steps = 60, 80, 40
+    cfg.schedule.sample_every = 0
+    cfg.schedule.batch_ids = 8
+    return cfg
+
+
+def _synthetic_classroom() -> Config:
+    return Config(preset="synthetic-classroom")
+
+
+def _sysu() -> Config:
+    cfg = Config(preset="sysu")
+    cfg.data.dataset, cfg.data.height, cfg.data.width = "sysu", 288, 144
+    cfg.data.num_workers = 4
+    cfg.ti.channels, cfg.ti.n_res, cfg.ti.disc_channels, cfg.ti.disc_scales = 64, 4, 64, 3
+    cfg.tf.arch, cfg.tf.pretrained = "resnet50", "torchvision"
+    cfg.optim.tf_optimizer, cfg.optim.tf_lr, cfg.optim.tf_warmup_steps = "sgd", 0.1, 1000
+    cfg.schedule.ti_steps, cfg.schedule.tf_steps, cfg.schedule.joint_steps = 20000, 5000, 20000
+    cfg.schedule.ti_batch, cfg.schedule.batch_ids, cfg.schedule.batch_images = 8, 8, 4
+    cfg.schedule.log_every, cfg.schedule.sample_every = 100, 1000
+    cfg.schedule.checkpoint_every = 1000
+    cfg.runtime.channels_last = True
+    return cfg
+
+
+def _regdb() -> Config:
+    cfg = _sysu()
+    cfg.preset = "regdb"
+    cfg.data.dataset = "regdb"
+    cfg.data.height, cfg.data.width = 256, 128
+    cfg.schedule.ti_steps, cfg.schedule.tf_steps, cfg.schedule.joint_steps = 10000, 3000, 10000
+    return cfg
+
+
+PRESETS: Dict[str, Callable[[], Config]] = {
+    "synthetic-ci": _synthetic_ci,
+    "synthetic-classroom": _synthetic_classroom,
+    "sysu": _sysu,
+    "regdb": _regdb,
+}
+
+
+def get_config(preset: str = "synthetic-classroom", overrides: Iterable[str] = ()) -> Config:
+    """The preset ``preset`` with ``overrides`` (``"section.field=value"``) applied."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+    cfg = PRESETS[preset]()
+    return apply_overrides(cfg, overrides)
+
+
+def apply_overrides(cfg: Config, overrides: Iterable[str], validate: bool = True) -> Config:
+    """Apply ``"section.field=value"`` strings to ``cfg`` in place."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not of the form key=value "
+                              f"(e.g. schedule.ti_steps=100)")
+        key, raw = item.split("=", 1)
+        _set_path(cfg, key.strip(), raw.strip(), from_string=True)
+    return cfg.validate() if validate else cfg
+
+
+def valid_keys() -> list[str]:
+    return [k for k, _, _ in _walk(Config())]
+
+
+# -- internals ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Field:
+    metadata: typing.Mapping[str, Any]
+    type: Any
+
+
+def _walk(obj, prefix: str = ""):
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            yield from _walk(value, key + ".")
+        else:
+            yield key, value, _Field(f.metadata, hints[f.name])
+
+
+def _flatten(d: Dict[str, Any], prefix: str = ""):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _flatten(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+
+
+def _set_path(cfg: Config, key: str, value: Any, from_string: bool) -> None:
+    fields = {k: f for k, _, f in _walk(cfg)}
+    if key not in fields:
+        close = [k for k in fields if k.split(".")[-1] == key.split(".")[-1]]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ConfigError(f"unknown config key {key!r}{hint}; valid keys: {', '.join(fields)}")
+    f = fields[key]
+    if from_string:
+        value = _parse(key, value, f.type)
+    else:
+        value = _coerce(key, value, f.type)
+    _check_value(key, value, f)
+    *parents, leaf = key.split(".")
+    target = cfg
+    for p in parents:
+        target = getattr(target, p)
+    setattr(target, leaf, value)
+
+
+def _parse(key: str, raw: str, typ) -> Any:
+    try:
+        if typ is bool:
+            low = raw.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if typ is int:
+            return int(raw)
+        if typ is float:
+            return float(raw)
+        if typ is str:
+            return raw
+    except ValueError:
+        pass
+    else:
+        raise ConfigError(f"config key {key!r} has an unsupported type {typ}")
+    raise ConfigError(f"{key}={raw!r} is not a valid {typ.__name__}"
+                      + (" (use true or false)" if typ is bool else ""))
+
+
+def _coerce(key: str, value: Any, typ) -> Any:
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+        raise ConfigError(f"{key}={value!r} should be a {typ.__name__}")
+    return value
+
+
+def _check_value(key: str, value: Any, f: _Field) -> None:
+    meta = f.metadata
+    if "choices" in meta and value not in meta["choices"]:
+        raise ConfigError(f"{key}={value!r} is not valid; choose one of: "
+                          f"{', '.join(map(str, meta['choices']))}")
+    if "min" in meta and value < meta["min"]:
+        raise ConfigError(f"{key}={value!r} is too small; it must be >= {meta['min']}")
+    if "max" in meta and value > meta["max"]:
+        raise ConfigError(f"{key}={value!r} is too large; it must be <= {meta['max']}")
+
+
+def describe(cfg: Config) -> str:
+    """A readable listing ``key = value  # help`` of every field."""
+    lines = []
+    for key, value, f in _walk(cfg):
+        lines.append(f"{key} = {value!r}  # {f.metadata.get('help', '')}")
+    return "\n".join(lines)
+

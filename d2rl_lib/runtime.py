@@ -1,0 +1,309 @@
+"""Runtime helpers shared by every stage: device, seeds, precision, run folders,
+atomic checkpoints and the divergence guard.
+
+Nothing here knows about models or datasets; the trainers in ``train_*.py``
+use these so that every stage saves, resumes and fails the same way.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import random
+import tempfile
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Dict, Iterable, Mapping, Optional
+
+import numpy as np
+import torch
+
+from .errors import DivergenceError, UserError
+
+
+# -- device and precision ----------------------------------------------------------
+def choose_device(preference: str = "auto") -> torch.device:
+    """``auto``: CUDA if present, else Apple's MPS, else the CPU; or the named device.
+
+    A named device that is not available is refused with a clear message instead
+    of failing later inside a kernel.
+    """
+    pref = (preference or "auto").lower()
+    if pref == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(pref)
+    except RuntimeError:
+        raise UserError(f"unknown device {preference!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"device {preference!r} asked for, but this torch build sees no CUDA GPU "
+                            f"(torch {torch.__version__}); use --device cpu or install a CUDA build")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise UserError(f"device {preference!r}: only {torch.cuda.device_count()} GPU(s) visible")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UserError("device 'mps' asked for, but MPS is not available on this machine")
+    return dev
+
+
+def amp_dtype(mode: str, device: torch.device) -> Optional[torch.dtype]:
+    """The autocast dtype for ``runtime.amp`` on ``device`` (None: full precision).
+
+    ``auto`` means fp16 on CUDA and off elsewhere; ``bf16`` works on CPU and
+    recent GPUs; ``fp16`` is for CUDA only (with a gradient scaler).
+    """
+    if mode == "off":
+        return None
+    if mode == "auto":
+        return torch.float16 if device.type == "cuda" else None
+    if mode == "fp16":
+        if device.type != "cuda":
+            raise UserError("runtime.amp=fp16 needs a CUDA device; on the CPU use bf16 or off")
+        return torch.float16
+    if mode == "bf16":
+        return torch.bfloat16
+    raise UserError(f"runtime.amp={mode!r}: choose one of auto, off, bf16, fp16")
+
+
+def autocast(device: torch.device, dtype: Optional[torch.dtype]):
+    """A ``torch.autocast`` context for ``dtype``, or a no-op when it is None."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def grad_scaler(device: torch.device, dtype: Optional[torch.dtype]) -> "torch.amp.GradScaler":
+    """A gradient scaler that is active only for fp16 (bf16 needs none)."""
+    return torch.amp.GradScaler(device.type, enabled=(dtype == torch.float16))
+
+
+# -- seeding -------------------------------------------------------------------------
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed python, numpy and torch (all devices); on request make CPU kernels
+    deterministic. Same seed, same result on the CPU (the tests check it)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+    if deterministic:
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+
+
+def seed_worker(worker_id: int) -> None:
+    """``worker_init_fn`` for DataLoaders: derive numpy/python seeds from torch's."""
+    base = torch.initial_seed() % 2**32
+    np.random.seed(base)
+    random.seed(base)
+
+
+def torch_generator(seed: int) -> torch.Generator:
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return g
+
+
+def set_threads(n: int) -> None:
+    if n > 0:
+        torch.set_num_threads(n)
+
+
+# -- files ----------------------------------------------------------------------------
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def save_checkpoint(state: Mapping[str, Any], path: str | Path) -> Path:
+    """Save ``state`` with ``torch.save`` atomically: a crash never leaves a
+    half-written checkpoint, the previous one stays until the new one is complete.
+
+    ``state`` must hold only tensors, numbers, strings, lists and dicts, so that
+    :func:`load_checkpoint` can read it with ``weights_only=True``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(dict(state), tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> Dict[str, Any]:
+    """Load a checkpoint written by :func:`save_checkpoint`; never runs code from it."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint not found: {path}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # corrupt file, foreign pickle with code in it, ...
+        raise UserError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}") from None
+
+
+def rng_state() -> Dict[str, Any]:
+    """Every random-number state a resumed run needs to continue exactly."""
+    state = {
+        "python": list(_py_state_to_list(random.getstate())),
+        "numpy": _np_state_to_dict(np.random.get_state()),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Mapping[str, Any]) -> None:
+    random.setstate(_py_state_from_list(state["python"]))
+    np.random.set_state(_np_state_from_dict(state["numpy"]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _py_state_to_list(st):
+    version, internal, gauss = st
+    return [version, list(internal), gauss]
+
+
+def _py_state_from_list(lst):
+    version, internal, gauss = lst
+    return (version, tuple(internal), gauss)
+
+
+def _np_state_to_dict(st):
+    name, keys, pos, has_gauss, cached = st
+    return {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+            "has_gauss": int(has_gauss), "cached": float(cached)}
+
+
+def _np_state_from_dict(d):
+    return (d["name"], d["keys"].numpy().astype(np.uint32), d["pos"], d["has_gauss"], d["cached"])
+
+
+# -- run directories ----------------------------------------------------------------
+@dataclass
+class RunDir:
+    """The layout of one run's outputs::
+
+        <root>/config.json        resolved configuration
+        <root>/metrics.json       final numbers (written by the trainers)
+        <root>/log.txt            progress lines
+        <root>/checkpoints/       last.pt (and stage checkpoints)
+        <root>/samples/           image grids saved during training
+    """
+
+    root: Path
+
+    @classmethod
+    def create(cls, out: str | Path | None, parent: str | Path = "runs", name: str = "run") -> "RunDir":
+        root = Path(out) if out else Path(parent) / f"{datetime.now():%Y%m%d-%H%M%S}-{name}"
+        if root.exists() and not root.is_dir():
+            raise UserError(f"output path {root} exists and is not a folder")
+        for sub in ("checkpoints", "samples"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        return cls(root)
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.json"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "log.txt"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def samples(self) -> Path:
+        return self.root / "samples"
+
+    def write_log(self, line: str) -> None:
+        with open(self.log, "a") as f:
+            f.write(line.rstrip("\n") + "\n")
+
+
+# -- divergence guard ---------------------------------------------------------------
+class LossGuard:
+    """Stops a run with a clear report when a loss turns NaN/inf, or when a GAN
+    collapses (a discriminator that wins on every batch for ``patience`` steps).
+
+    Call :meth:`check` with the step's losses (floats or 0-d tensors); it raises
+    :class:`DivergenceError` naming the stage, step, loss and the recent history.
+    """
+
+    def __init__(self, stage: str, history: int = 10, collapse_patience: int = 0,
+                 checkpoint_hint: str = ""):
+        self.stage = stage
+        self.recent: deque = deque(maxlen=history)
+        self.collapse_patience = collapse_patience
+        self.checkpoint_hint = checkpoint_hint
+        self._d_wins = 0
+
+    def check(self, step: int, losses: Mapping[str, Any]) -> Dict[str, float]:
+        values = {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in losses.items()}
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            raise DivergenceError(self._report(step, f"loss {', '.join(bad)} became "
+                                               f"{', '.join(str(values[k]) for k in bad)}"))
+        self.recent.append((step, values))
+        return values
+
+    def check_collapse(self, step: int, d_accuracy: float) -> None:
+        """``d_accuracy``: fraction of real and fake images the discriminators got
+        right on this step. 1.0 on ``collapse_patience`` steps in a row is a collapse."""
+        if self.collapse_patience <= 0:
+            return
+        self._d_wins = self._d_wins + 1 if d_accuracy >= 0.999 else 0
+        if self._d_wins >= self.collapse_patience:
+            raise DivergenceError(self._report(
+                step, f"GAN collapse: the discriminators classified every real and fake image "
+                      f"correctly for {self._d_wins} steps in a row (the generators get no signal); "
+                      f"lower optim.ti_lr or ti.w_gan, or raise ti.w_recon"))
+
+    def _report(self, step: int, what: str) -> str:
+        hist = "; ".join(f"step {s}: " + ", ".join(f"{k}={v:.4g}" for k, v in vals.items())
+                         for s, vals in list(self.recent)[-3:])
+        msg = f"{self.stage} diverged at step {step}: {what}."
+        if hist:
+            msg += f" Last good steps: {hist}."
+        if self.checkpoint_hint:
+            msg += f" Last checkpoint: {self.checkpoint_hint}."
+        return msg
+
+
+def count_parameters(modules: Iterable[torch.nn.Module] | torch.nn.Module) -> int:
+    if isinstance(modules, torch.nn.Module):
+        modules = [modules]
+    return sum(p.numel() for m in modules for p in m.parameters())

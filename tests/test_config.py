@@ -1,0 +1,80 @@
+"""Config tree: presets, overrides (good and bad), save/load round trip."""
+import json
+
+import pytest
+
+from d2rl_lib.config import PRESETS, Config, ConfigError, apply_overrides, get_config, valid_keys
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_builds_and_names_itself(name):
+    cfg = get_config(name)
+    assert cfg.preset == name
+
+
+def test_ci_preset_is_smaller_than_classroom():
+    ci, room = get_config("synthetic-ci"), get_config("synthetic-classroom")
+    assert ci.schedule.ti_steps < room.schedule.ti_steps
+    assert ci.data.train_ids <= room.data.train_ids
+
+
+def test_overrides_are_typed():
+    cfg = get_config("synthetic-ci", ["schedule.ti_steps=7", "ti.w_gan=2", "data.flip_test=true",
+                                      "method=baseline", "runtime.device=cpu"])
+    assert cfg.schedule.ti_steps == 7 and isinstance(cfg.schedule.ti_steps, int)
+    assert cfg.ti.w_gan == 2.0 and isinstance(cfg.ti.w_gan, float)
+    assert cfg.data.flip_test is True
+    assert cfg.method == "baseline"
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ("schedule.nope=1", "unknown config key"),
+    ("ti_steps=1", "did you mean schedule.ti_steps"),
+    ("schedule.ti_steps=ten", "not a valid int"),
+    ("data.flip_test=maybe", "true or false"),
+    ("method=magic", "choose one of"),
+    ("data.train_ids=1", "must be >= 2"),
+    ("data.height=60", "multiple of 16"),
+    ("noequals", "key=value"),
+])
+def test_bad_overrides_are_refused_with_a_clear_message(override, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        get_config("synthetic-ci", [override])
+
+
+def test_unknown_preset():
+    with pytest.raises(ConfigError, match="valid presets: synthetic-ci"):
+        get_config("tiny")
+
+
+def test_real_dataset_presets_build_without_a_root():
+    assert get_config("sysu").data.root == ""  # printable; the readers ask for the root
+    assert get_config("sysu", ["data.root=/x"]).data.root == "/x"
+
+
+def test_save_load_round_trip(tmp_path):
+    cfg = get_config("synthetic-ci", ["ti.w_cycle=3.5"])
+    path = cfg.save(tmp_path / "cfg" / "config.json")
+    assert json.loads(path.read_text())["ti"]["w_cycle"] == 3.5
+    assert Config.load(path) == cfg
+
+
+def test_load_rejects_unknown_keys(tmp_path):
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps({"ti": {"bogus": 1}}))
+    with pytest.raises(ConfigError, match="unknown config key 'ti.bogus'"):
+        Config.load(p)
+
+
+def test_every_field_has_help():
+    from d2rl_lib.config import _walk
+
+    missing = [k for k, _, f in _walk(Config()) if not f.metadata.get("help")]
+    assert not missing
+    assert "schedule.joint_steps" in valid_keys()
+
+
+def test_apply_overrides_validates_cross_field_rules():
+    cfg = get_config("synthetic-ci")
+    with pytest.raises(ConfigError, match="multiple of 16"):
+        apply_overrides(cfg, ["data.width=40"])
