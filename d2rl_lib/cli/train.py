@@ -1,7 +1,42 @@
-"""``d2rl train ...``: train a stage (T_I, T_F) or a whole method."""
+"""``d2rl train``: train T_I alone, or a whole method (baseline ... d2rl).
+
+    d2rl train --stage ti --config synthetic-classroom --out runs/ti
+    d2rl train --config synthetic-classroom --set method=baseline --out runs/base
+
+Writes ``config.json`` (resolved), ``log.txt``, ``checkpoints/`` and, for a
+method, ``metrics.json`` into ``--out``; ``--resume`` continues from the last
+checkpoint there.
+"""
 from __future__ import annotations
+
+from ..runtime import RunDir
+from .common import add_config_args, config_from_args
 
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train T_I, T_F, a baseline or the joint D2RL model")
-    p.set_defaults(func=lambda args: p.error("no training stage is available yet"))
+    add_config_args(p)
+    p.add_argument("--stage", choices=("ti", "all"), default="all",
+                   help="'ti': the image-level network T_I alone; 'all': the configured method "
+                        "end to end (default)")
+    p.add_argument("--out", default=None, help="run folder (default: runs/<time>-<method>)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from <out>/checkpoints/last.pt")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    cfg = config_from_args(args)
+    name = "ti" if args.stage == "ti" else cfg.method
+    run_dir = RunDir.create(args.out, cfg.runtime.out_dir, name)
+    cfg.save(run_dir.config)
+    if args.stage == "ti":
+        from ..train_ti import run_ti
+
+        run_ti(cfg, run_dir, resume=args.resume)
+    else:
+        from ..train_reid import run_method
+
+        run_method(cfg, run_dir, resume=args.resume)
+    print(f"outputs: {run_dir.root}")
+    return 0

@@ -32,6 +32,8 @@ class ImageSet:
     modality: np.ndarray                      # [N] int64, VISIBLE (0) or INFRARED (1)
     images: Optional[torch.Tensor] = None     # [N, 3, H, W] uint8, in memory
     paths: Optional[List[str]] = None         # [N] image files, when read from disk
+    names: Optional[List[str]] = None         # [N] path relative to the dataset root in its
+    #                                           official layout, e.g. "cam3/0012/0004.jpg"
     labels: Optional[np.ndarray] = None       # [N] int64, training ids relabelled 0..C-1
     paired: Optional[torch.Tensor] = None     # [N, 3, H, W] uint8: the same instant seen in the
     #                                           other modality (synthetic only; never trained on)
@@ -46,8 +48,10 @@ class ImageSet:
             raise ValueError("ImageSet needs exactly one of images (in memory) or paths (on disk)")
         if self.images is not None and len(self.images) != n:
             raise ValueError(f"ImageSet.images has {len(self.images)} entries, pids has {n}")
-        if self.paths is not None and len(self.paths) != n:
-            raise ValueError(f"ImageSet.paths has {len(self.paths)} entries, pids has {n}")
+        for name in ("paths", "names", "labels", "paired"):
+            v = getattr(self, name)
+            if v is not None and len(v) != n:
+                raise ValueError(f"ImageSet.{name} has {len(v)} entries, pids has {n}")
 
     def __len__(self) -> int:
         return len(self.pids)
@@ -61,6 +65,7 @@ class ImageSet:
             pids=self.pids[idx], cams=self.cams[idx], modality=self.modality[idx],
             images=None if self.images is None else self.images[t],
             paths=None if self.paths is None else [self.paths[i] for i in idx],
+            names=None if self.names is None else [self.names[i] for i in idx],
             labels=None if self.labels is None else self.labels[idx],
             paired=None if self.paired is None else self.paired[t],
             meta=dict(self.meta),
