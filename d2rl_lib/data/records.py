@@ -37,6 +37,7 @@ class ImageSet:
     labels: Optional[np.ndarray] = None       # [N] int64, training ids relabelled 0..C-1
     paired: Optional[torch.Tensor] = None     # [N, 3, H, W] uint8: the same instant seen in the
     #                                           other modality (synthetic only; never trained on)
+    masks: Optional[torch.Tensor] = None      # [N, 1, H, W] bool, person silhouette (synthetic only)
     meta: dict = field(default_factory=dict)  # free-form description (dataset, split, trial, ...)
 
     def __post_init__(self) -> None:
@@ -48,7 +49,7 @@ class ImageSet:
             raise ValueError("ImageSet needs exactly one of images (in memory) or paths (on disk)")
         if self.images is not None and len(self.images) != n:
             raise ValueError(f"ImageSet.images has {len(self.images)} entries, pids has {n}")
-        for name in ("paths", "names", "labels", "paired"):
+        for name in ("paths", "names", "labels", "paired", "masks"):
             v = getattr(self, name)
             if v is not None and len(v) != n:
                 raise ValueError(f"ImageSet.{name} has {len(v)} entries, pids has {n}")
@@ -68,6 +69,7 @@ class ImageSet:
             names=None if self.names is None else [self.names[i] for i in idx],
             labels=None if self.labels is None else self.labels[idx],
             paired=None if self.paired is None else self.paired[t],
+            masks=None if self.masks is None else self.masks[t],
             meta=dict(self.meta),
         )
 
@@ -77,3 +79,13 @@ class ImageSet:
     @property
     def num_ids(self) -> int:
         return int(len(np.unique(self.pids)))
+
+
+def to_signed(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [..., 3, H, W] in 0..255 -> float in [-1, 1], the range every network takes."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """float in [-1, 1] -> uint8 in 0..255 (clamped), for saving and showing images."""
+    return images.detach().add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
