@@ -1,0 +1,106 @@
+r"""The infrared model: what sets a pixel's intensity in the thermal camera.
+
+This is the heart of the synthetic world. An infrared (thermal) camera sees
+the radiance a surface emits, which grows with its temperature ``T`` and its
+emissivity ``eps``; a poor emitter also reflects the cool surroundings:
+
+.. math::  I = g \cdot \big(\varepsilon\,T + (1-\varepsilon)\,T_{amb}\big) + n
+
+with camera gain ``g``, ambient temperature ``T_amb`` and sensor noise ``n``.
+The surface temperature of each part is told physically (``ir_model="smooth"``):
+
+- **skin**: warm, ``T = skin_heat`` (0.75..0.95), emissivity 0.98: the brightest
+  part, whatever the skin's visible colour.
+- **hair**: insulates, ``T = 0.45``.
+- **a garment**: ambient plus body heat passed through the fabric, plus sun /
+  lamp heat absorbed by the dye, plus a hidden offset:
+  ``T = T_amb + 0.5 transfer(material) (0.85 - T_amb) + 0.25 darkness(dye) + offset``.
+  ``darkness = 1 - luminance(dye)``: dark dyes absorb more light and run warmer,
+  so a striped shirt stays striped in the infrared, but a red and a green dye of
+  the same darkness look the same. ``transfer`` and the emissivity come from the
+  material (wool insulates, leather reflects); the material barely shows in the
+  visible image. ``offset`` (thickness, layers underneath) is drawn per garment
+  and is invisible in the visible image: the part no translator can know.
+- **background and occluders**: the camera's ambient temperature with a little
+  structure; cold, dark.
+
+So the visible image determines most of the infrared one through a smooth
+relation (part, dye darkness, material) plus a hidden part: learnable, but lossy.
+
+``ir_model="hue-lookup"`` is the hard setting: a garment's temperature follows
+its dye's *hue* through a fixed, non-monotone lookup table instead of its
+darkness. Nothing smooth links the visible colour to the infrared intensity,
+and unpaired translation cannot recover the mapping (notebook 04's exercise:
+when does the paper's premise fail?).
+"""
+from __future__ import annotations
+
+import colorsys
+
+import numpy as np
+
+from .cameras import Camera
+from .geometry import OCCLUDER
+from .people import BAG, BG, BOTTOM, HAIR, HAT, MATERIAL_NAMES, MATERIALS, SHOES, SKIN, TOP, Garment, Person
+
+LUMA = np.array([0.299, 0.587, 0.114])
+HAIR_T = 0.45
+SKIN_EMISSIVITY = 0.98
+
+
+def darkness(dye: np.ndarray) -> float:
+    return float(1.0 - dye @ LUMA)
+
+
+def hue_table(world_seed: int, bins: int = 12) -> np.ndarray:
+    """The hard setting's lookup: temperature per hue bin, shuffled (non-monotone)."""
+    rng = np.random.default_rng(world_seed + 7919)
+    return rng.permutation(np.linspace(0.15, 0.85, bins))
+
+
+def garment_temperature(g: Garment, dye: np.ndarray, ambient: float, ir_model: str,
+                        table: np.ndarray) -> float:
+    eps, transfer, _ = MATERIALS[MATERIAL_NAMES[g.material]]
+    if ir_model == "hue-lookup":
+        hue = colorsys.rgb_to_hsv(*dye)[0]
+        base = table[int(hue * len(table)) % len(table)]
+    else:
+        base = ambient + 0.5 * transfer * (0.85 - ambient) + 0.25 * darkness(dye)
+    return base + g.thermal_offset
+
+
+def garment_radiance(g: Garment, dye: np.ndarray, ambient: float, ir_model: str,
+                     table: np.ndarray) -> float:
+    eps = MATERIALS[MATERIAL_NAMES[g.material]][0]
+    t = garment_temperature(g, dye, ambient, ir_model, table)
+    return eps * t + (1 - eps) * ambient
+
+
+def render_infrared(p: Person, cam: Camera, lab: np.ndarray, alt: np.ndarray, s: np.ndarray,
+                    rng: np.random.Generator, ir_model: str, table: np.ndarray) -> np.ndarray:
+    """[H, W] float radiance image in 0..1 (before blur and noise)."""
+    h, w = lab.shape
+    amb = cam.ambient * rng.uniform(0.9, 1.1)
+    v = (np.arange(h, dtype=np.float32)[:, None] + 0.5) / h
+    img = np.broadcast_to(amb + 0.06 * (v - 0.5) * (1 if cam.indoor else -1), (h, w)).copy()
+    for _ in range(int(rng.integers(0, 3))):  # a few lukewarm objects (radiators, lamps, cars)
+        c0 = int(rng.integers(0, w))
+        r0 = int(rng.integers(0, h // 2))
+        img[r0:r0 + h // 6, c0:c0 + max(1, w // 8)] += rng.uniform(0.05, 0.2)
+    skin = SKIN_EMISSIVITY * p.skin_heat + (1 - SKIN_EMISSIVITY) * amb
+    img[lab == SKIN] = skin
+    img[lab == HAIR] = HAIR_T
+    for part, g in ((TOP, p.top), (BOTTOM, p.bottom), (SHOES, p.shoes), (BAG, p.bag_item),
+                    (HAT, p.hat_item)):
+        m = lab == part
+        if not m.any():
+            continue
+        img[m & ~alt] = garment_radiance(g, g.dye, amb, ir_model, table)
+        if g.pattern:
+            img[m & alt] = garment_radiance(g, g.dye2, amb, ir_model, table)
+    occ = lab == OCCLUDER
+    if occ.any():
+        img[occ] = amb + rng.uniform(-0.05, 0.1)
+    body = (lab != BG) & ~occ
+    img[body] *= 1.0 - 0.15 * np.clip((s[body] * 4.0) ** 2, 0, 1)  # cooler at grazing angles
+    return np.clip(cam.gain * img, 0, 1)

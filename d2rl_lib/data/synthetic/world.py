@@ -1,0 +1,203 @@
+"""The synthetic visible-infrared person world: identities x cameras x images.
+
+``load_synthetic(cfg.data)`` is what the trainers and notebooks call: it renders
+(or loads from the cache) every image of the train and test identities in all
+six cameras, each with its *paired* twin, the same instant seen in the other
+modality, and the person's silhouette mask. Pairs are never used for training;
+they measure translation fidelity, which no real dataset allows (notebook 03).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+from scipy.ndimage import gaussian_filter
+
+from ...errors import UserError
+from ...runtime import load_checkpoint, save_checkpoint
+from ..records import INFRARED, VISIBLE, ImageSet
+from .cameras import CAMERAS, INFRARED_CAMS, VISIBLE_CAMS
+from .geometry import OCCLUDER, Instant, label_map, random_instant
+from .infrared import hue_table, render_infrared
+from .people import BG, Person, make_person
+from .visible import render_visible
+
+RENDER_VERSION = 1  # bump when the renderer changes: invalidates the disk cache
+ALL_CAMS = (1, 2, 3, 4, 5, 6)
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    """The settings that decide every pixel of the world."""
+
+    world_seed: int = 0
+    train_ids: int = 64
+    test_ids: int = 32
+    images_per_camera: int = 6
+    ir_model: str = "smooth"
+    height: int = 64
+    width: int = 32
+
+    @classmethod
+    def from_config(cls, data) -> "WorldSpec":
+        return cls(data.world_seed, data.train_ids, data.test_ids, data.images_per_camera,
+                   data.ir_model, data.height, data.width)
+
+    def validate(self) -> "WorldSpec":
+        if self.train_ids < 2 or self.test_ids < 2:
+            raise UserError(f"the synthetic world needs at least 2 train and 2 test identities "
+                            f"(got data.train_ids={self.train_ids}, data.test_ids={self.test_ids})")
+        if self.images_per_camera < 1:
+            raise UserError(f"data.images_per_camera={self.images_per_camera}: must be >= 1")
+        if self.height % 16 or self.width % 16 or self.height < 32 or self.width < 16:
+            raise UserError(f"image size {self.height}x{self.width} is not valid: height and width "
+                            f"must be multiples of 16, at least 32x16 (e.g. 64x32 or 128x64)")
+        if self.ir_model not in ("smooth", "hue-lookup"):
+            raise UserError(f"data.ir_model={self.ir_model!r}: choose smooth or hue-lookup")
+        return self
+
+    def key(self) -> str:
+        blob = json.dumps({"v": RENDER_VERSION, **self.__dict__}, sort_keys=True)
+        return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+class SyntheticWorld:
+    """People and cameras, rendered on demand, deterministically.
+
+    ``render(pid, cam, index)`` draws image ``index`` of person ``pid`` in camera
+    ``cam``; ``render(pid, cam, index, paired=True)`` draws the same instant as
+    seen by the camera of the other modality at the same place.
+    """
+
+    def __init__(self, spec: WorldSpec):
+        self.spec = spec.validate()
+        self.table = hue_table(spec.world_seed)
+
+    @lru_cache(maxsize=4096)
+    def person(self, pid: int) -> Person:
+        return make_person(pid, np.random.default_rng([self.spec.world_seed, pid, 1]))
+
+    def instant(self, pid: int, cam: int, index: int) -> Instant:
+        return random_instant(np.random.default_rng([self.spec.world_seed, pid, cam, index, 2]))
+
+    def render(self, pid: int, cam: int, index: int, paired: bool = False
+               ) -> Tuple[np.ndarray, np.ndarray]:
+        """uint8 image [H, W, 3] and the person's silhouette mask [H, W] (bool)."""
+        h, w = self.spec.height, self.spec.width
+        p, it = self.person(pid), self.instant(pid, cam, index)
+        view_cam = CAMERAS[CAMERAS[cam].paired_cam] if paired else CAMERAS[cam]
+        rng = np.random.default_rng([self.spec.world_seed, pid, view_cam.cam, index, 3])
+        lab, alt, s = label_map(p, it, h, w)
+        sigma = it.blur * h / 64
+        if view_cam.modality == VISIBLE:
+            img = render_visible(p, it, view_cam, lab, alt, s, rng)
+            if sigma > 0.05:
+                img = gaussian_filter(img, sigma=(sigma, sigma, 0))
+            img = img + rng.normal(0, view_cam.noise, img.shape)
+        else:
+            ir = render_infrared(p, view_cam, lab, alt, s, rng, self.spec.ir_model, self.table)
+            if sigma > 0.05:
+                ir = gaussian_filter(ir, sigma=sigma * 1.3)  # thermal optics are softer
+            ir = ir + rng.normal(0, view_cam.noise, ir.shape)
+            img = np.repeat(ir[..., None], 3, axis=2)
+        img = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+        mask = (lab != BG) & (lab != OCCLUDER)
+        return img, mask
+
+    def ids(self, split: str) -> range:
+        n = self.spec.train_ids
+        return range(1, n + 1) if split == "train" else range(n + 1, n + self.spec.test_ids + 1)
+
+    def image_set(self, split: str) -> ImageSet:
+        """Every image of the split's identities in all six cameras, with pairs and masks."""
+        ids = list(self.ids(split))
+        k = self.spec.images_per_camera
+        rows = [(pid, cam, i) for pid in ids for cam in ALL_CAMS for i in range(k)]
+        n, h, w = len(rows), self.spec.height, self.spec.width
+        images = np.empty((n, h, w, 3), np.uint8)
+        paired = np.empty((n, h, w, 3), np.uint8)
+        masks = np.empty((n, h, w), bool)
+        for j, (pid, cam, i) in enumerate(rows):
+            images[j], masks[j] = self.render(pid, cam, i)
+            paired[j], _ = self.render(pid, cam, i, paired=True)
+        pids = np.array([r[0] for r in rows], np.int64)
+        cams = np.array([r[1] for r in rows], np.int64)
+        modality = np.where(np.isin(cams, INFRARED_CAMS), INFRARED, VISIBLE).astype(np.int64)
+        labels = (pids - ids[0]) if split == "train" else None
+        return ImageSet(
+            pids=pids, cams=cams, modality=modality,
+            images=torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
+            paired=torch.from_numpy(paired).permute(0, 3, 1, 2).contiguous(),
+            masks=torch.from_numpy(masks)[:, None],
+            names=[f"cam{c}/{p:04d}/{i + 1:04d}.jpg" for p, c, i in rows],
+            labels=labels,
+            meta={"dataset": "synthetic", "split": split, "spec": dict(self.spec.__dict__)},
+        )
+
+
+@dataclass
+class SyntheticData:
+    train: ImageSet
+    test: ImageSet
+    world: SyntheticWorld
+
+
+def default_cache_dir() -> Path:
+    """``.cache/synthetic`` at the project root (a source checkout), else ~/.cache/d2rl."""
+    root = Path(__file__).resolve().parents[3]
+    if (root / "pyproject.toml").is_file():
+        return root / ".cache" / "synthetic"
+    return Path.home() / ".cache" / "d2rl" / "synthetic"
+
+
+_MEMORY: dict = {}
+
+
+def _pack(s: ImageSet) -> dict:
+    return {"pids": torch.from_numpy(s.pids), "cams": torch.from_numpy(s.cams),
+            "modality": torch.from_numpy(s.modality), "images": s.images, "paired": s.paired,
+            "masks": s.masks, "names": s.names,
+            "labels": None if s.labels is None else torch.from_numpy(s.labels)}
+
+
+def _unpack(d: dict, meta: dict) -> ImageSet:
+    return ImageSet(pids=d["pids"].numpy(), cams=d["cams"].numpy(), modality=d["modality"].numpy(),
+                    images=d["images"], paired=d["paired"], masks=d["masks"], names=list(d["names"]),
+                    labels=None if d["labels"] is None else d["labels"].numpy(), meta=meta)
+
+
+def load_synthetic(data, cache_dir: Optional[Path | str] = None, use_cache: bool = True) -> SyntheticData:
+    """Render the world described by ``data`` (a DataConfig), or load it from the cache.
+
+    The cache is kept in memory (per process) and on disk (``.cache/synthetic``),
+    keyed by every setting that changes a pixel, so a notebook never renders the
+    same world twice.
+    """
+    spec = WorldSpec.from_config(data).validate()
+    world = SyntheticWorld(spec)
+    key = spec.key()
+    if use_cache and key in _MEMORY:
+        train, test = _MEMORY[key]
+        return SyntheticData(train, test, world)
+    path = Path(cache_dir or default_cache_dir()) / f"world-{key}.pt"
+    train = test = None
+    if use_cache and path.is_file():
+        try:
+            blob = load_checkpoint(path)
+            train = _unpack(blob["train"], {"dataset": "synthetic", "split": "train", "spec": dict(spec.__dict__)})
+            test = _unpack(blob["test"], {"dataset": "synthetic", "split": "test", "spec": dict(spec.__dict__)})
+        except (UserError, KeyError):
+            train = test = None  # stale or corrupt cache: render again
+    if train is None:
+        train, test = world.image_set("train"), world.image_set("test")
+        if use_cache:
+            save_checkpoint({"train": _pack(train), "test": _pack(test)}, path)
+    if use_cache:
+        _MEMORY[key] = (train, test)
+    return SyntheticData(train, test, world)
