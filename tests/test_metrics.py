@@ -1,0 +1,64 @@
+"""Metrics against hand-computed cases."""
+import numpy as np
+import pytest
+
+from d2rl_lib.metrics import eval_regdb, eval_same_camera_excluded, eval_sysu
+
+
+def test_regdb_hand_computed():
+    # one query (id 1); gallery ranked: id 2, id 1, id 3, id 1
+    dist = np.array([[0.1, 0.2, 0.3, 0.4]])
+    cmc, mAP, mINP = eval_regdb(dist, [1], [2, 1, 3, 1], max_rank=4)
+    assert cmc.tolist() == [0, 1, 1, 1]
+    assert mAP == pytest.approx((1 / 2 + 2 / 4) / 2)
+    assert mINP == pytest.approx(2 / 4)
+
+
+def test_sysu_removes_cam2_for_cam3_queries_and_collapses_ids():
+    # gallery ranked: (id 5, cam2), (id 7, cam1), (id 7, cam4), (id 5, cam1)
+    dist = np.array([[0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.4]])
+    g_pids, g_cams = [5, 7, 7, 5], [2, 1, 4, 1]
+    cmc, mAP, mINP = eval_sysu(dist, [5, 5], g_pids, [3, 6], g_cams, max_rank=3)
+    # cam3 query: cam2 item dropped -> 7, 7, 5; identity-level list 7, 5 -> rank 2
+    #   AP = 1/3, INP = 1/3
+    # cam6 query: 5, 7, 7, 5 -> rank 1; AP = (1/1 + 2/4)/2 = 0.75; INP = 2/4
+    assert cmc.tolist() == [0.5, 1, 1]
+    assert mAP == pytest.approx((1 / 3 + 0.75) / 2)
+    assert mINP == pytest.approx((1 / 3 + 0.5) / 2)
+
+
+def test_identity_level_differs_from_per_image():
+    dist = np.array([[0.1, 0.2, 0.3]])
+    cmc_id, _, _ = eval_sysu(dist, [1], [2, 2, 1], [6], [1, 4, 5], max_rank=3)
+    cmc_img, _, _ = eval_regdb(dist, [1], [2, 2, 1], max_rank=3)
+    assert cmc_id.tolist() == [0, 1, 1] and cmc_img.tolist() == [0, 0, 1]
+
+
+def test_queries_without_match_are_skipped_and_all_missing_is_an_error():
+    dist = np.array([[0.1, 0.2], [0.2, 0.1]])
+    cmc, mAP, _ = eval_regdb(dist, [1, 9], [1, 2], max_rank=2)
+    assert cmc.tolist() == [1, 1] and mAP == 1
+    with pytest.raises(ValueError, match="no query has a true match"):
+        eval_regdb(dist, [8, 9], [1, 2])
+
+
+def test_same_camera_excluded():
+    dist = np.array([[0.1, 0.2, 0.3]])
+    cmc, mAP, _ = eval_same_camera_excluded(dist, [1], [1, 2, 1], [1], [1, 2, 4], max_rank=2)
+    assert cmc.tolist() == [0, 1] and mAP == pytest.approx(0.5)
+
+
+def test_chunking_gives_the_same_answer():
+    import d2rl_lib.metrics as m
+    rng = np.random.default_rng(0)
+    dist = rng.random((50, 40))
+    q, g = rng.integers(0, 8, 50), rng.integers(0, 8, 40)
+    qc, gc = rng.choice([3, 6], 50), rng.choice([1, 2, 4, 5], 40)
+    full = eval_sysu(dist, q, g, qc, gc)
+    old = m.CHUNK
+    m.CHUNK = 7
+    try:
+        small = eval_sysu(dist, q, g, qc, gc)
+    finally:
+        m.CHUNK = old
+    assert np.allclose(full[0], small[0]) and full[1] == pytest.approx(small[1])
