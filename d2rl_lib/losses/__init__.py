@@ -1,0 +1,1 @@
+"""Losses, one small function each: re-ID (reid.py) and image translation (translation.py)."""
