@@ -84,12 +84,12 @@ class DataConfig:
 class TIConfig:
     """T_I: two VAEs with one shared latent space, two GANs (paper Sec. 3.1)."""
 
-    channels: int = _opt(32, "channels of the first encoder convolution", min=4)
+    channels: int = _opt(16, "channels of the first encoder convolution", min=4)
     n_down: int = _opt(2, "stride-2 convolutions in each encoder", min=1, max=4)
     n_res: int = _opt(2, "residual blocks in each private encoder / generator", min=0)
     latent: str = _opt("unit", "latent form: 'unit' (UNIT: z = mu + N(0, I)) or "
                        "'gaussian' (z = mu + sigma * eps)", choices=("unit", "gaussian"))
-    disc_channels: int = _opt(32, "channels of the first discriminator convolution", min=4)
+    disc_channels: int = _opt(16, "channels of the first discriminator convolution", min=4)
     disc_layers: int = _opt(3, "stride-2 layers per discriminator scale", min=1, max=5)
     disc_scales: int = _opt(1, "image scales seen by each discriminator", min=1, max=3)
     gan_loss: str = _opt("lsgan", "adversarial loss", choices=("lsgan", "bce"))
@@ -141,7 +141,7 @@ class ScheduleConfig:
     ti_steps: int = _opt(300, "T_I pre-training steps (unpaired visible/infrared batches)", min=0)
     tf_steps: int = _opt(300, "T_F training steps before joint training", min=0)
     joint_steps: int = _opt(200, "joint end-to-end steps of T_I and T_F", min=0)
-    ti_batch: int = _opt(16, "images per modality in a T_I batch", min=1)
+    ti_batch: int = _opt(8, "images per modality in a T_I batch", min=1)
     batch_ids: int = _opt(8, "P: identities per re-ID batch", min=2)
     batch_images: int = _opt(4, "K: images per identity and modality in a re-ID batch", min=1)
     log_every: int = _opt(25, "steps between progress log lines", min=1)

@@ -1,0 +1,47 @@
+"""Modality unification (paper Sec. 3.1, "modality unification"; notebook 04).
+
+Three choices, one function:
+
+- ``"multi-spectral"`` (D2RL's): every image becomes 4 channels [RGB, IR].
+  A visible x becomes [x, x_hat_i], an infrared y becomes [y_hat_v, y].
+- ``"infrared"``: everything as infrared: x -> x_hat_i (3 identical channels), y stays.
+- ``"visible"``: everything as visible: x stays, y -> y_hat_v.
+
+Images are float [B, 3, H, W] in [-1, 1]; infrared images carry 3 identical
+channels in the data, of which T_I uses one. Gradients flow into T_I's
+generators unless the caller wraps the call in ``torch.no_grad()``.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..data.records import INFRARED
+
+MODES = ("multi-spectral", "infrared", "visible")
+
+
+def unify(t_i, images: torch.Tensor, modality: torch.Tensor, mode: str = "multi-spectral") -> torch.Tensor:
+    """images [B, 3, H, W], modality [B] (0 visible, 1 infrared) -> unified images
+    [B, 4, H, W] (multi-spectral) or [B, 3, H, W]."""
+    if mode not in MODES:
+        raise ValueError(f"unification mode {mode!r}: choose one of {', '.join(MODES)}")
+    ir = (modality.to(images.device) == INFRARED)
+    vis = ~ir
+    b, _, h, w = images.shape
+    out_ch = 4 if mode == "multi-spectral" else 3
+    out = images.new_zeros(b, out_ch, h, w)
+    if vis.any():
+        x = images[vis]                                          # [Bv, 3, H, W]
+        if mode == "visible":
+            out[vis] = x
+        else:
+            x_hat_i = t_i.v2i(x)                                 # [Bv, 1, H, W]
+            out[vis] = torch.cat([x, x_hat_i], 1) if mode == "multi-spectral" else x_hat_i.expand(-1, 3, -1, -1)
+    if ir.any():
+        y = images[ir][:, :1]                                    # [Bi, 1, H, W]
+        if mode == "infrared":
+            out[ir] = y.expand(-1, 3, -1, -1)
+        else:
+            y_hat_v = t_i.i2v(y)                                 # [Bi, 3, H, W]
+            out[ir] = torch.cat([y_hat_v, y], 1) if mode == "multi-spectral" else y_hat_v
+    return out

@@ -1,0 +1,227 @@
+"""Training T_I alone (paper Sec. 3.1; notebooks 02 and 03), and the trainer object
+the joint D2RL training builds on.
+
+:class:`TITrainer` is the contract:
+
+- ``t_i``: the :class:`~d2rl_lib.models.translation.T_I` module.
+- ``d_step(x, y)``: one update of D_v and D_i on real x / y and translated images.
+- ``g_step(x, y, extra_loss=None)``: one update of E_v, E_i, G_v, G_i with the
+  T_I objective; ``extra_loss(x_hat_i, y_hat_v) -> scalar`` is added to it (the
+  re-ID loss reaching the generators during joint training).
+- ``state_dict()`` / ``load_state_dict()``: models, optimisers, for checkpoints.
+
+x: visible [B, 3, H, W], y: infrared [B, 1, H, W], floats in [-1, 1].
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Callable, Dict, Optional
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .config import Config
+from .data.records import INFRARED, VISIBLE, ImageSet, to_signed, to_uint8
+from .losses.translation import d_accuracy, gan_d_loss, gan_g_loss, kl_loss, recon_loss
+from .models.translation import T_I
+from .runtime import (LossGuard, RunDir, amp_dtype, autocast, choose_device, load_checkpoint,
+                      rng_state, save_checkpoint, seed_everything, set_rng_state, set_threads)
+
+
+class TITrainer:
+    """T_I with its two Adam optimisers (generators, discriminators). See the module docstring."""
+
+    def __init__(self, cfg: Config, device: torch.device):
+        self.cfg, self.device = cfg, device
+        self.t_i = T_I(cfg.ti).to(device)
+        o = cfg.optim
+        betas = (o.ti_beta1, o.ti_beta2)
+        self.opt_g = torch.optim.Adam(list(self.t_i.generator_parameters()), lr=o.ti_lr, betas=betas,
+                                      weight_decay=o.ti_weight_decay)
+        self.opt_d = torch.optim.Adam(self.t_i.discriminator_parameters(), lr=o.ti_lr, betas=betas,
+                                      weight_decay=o.ti_weight_decay)
+        self.amp = amp_dtype(cfg.runtime.amp, device)
+
+    def d_step(self, x: torch.Tensor, y: torch.Tensor) -> Dict[str, float]:
+        t, kind = self.t_i, self.cfg.ti.gan_loss
+        t.train()
+        with torch.no_grad(), autocast(self.device, self.amp):
+            x_vi = t.decode(t.sample(*t.encode(x, False)), True)      # [B, 1, H, W]
+            y_iv = t.decode(t.sample(*t.encode(y, True)), False)      # [B, 3, H, W]
+        with autocast(self.device, self.amp):
+            ri, fi = t.D_i(y), t.D_i(x_vi.detach())
+            rv, fv = t.D_v(x), t.D_v(y_iv.detach())
+            ri, fi, rv, fv = ([o.float() for o in outs] for outs in (ri, fi, rv, fv))
+            loss = self.cfg.ti.w_gan * (gan_d_loss(ri, fi, kind) + gan_d_loss(rv, fv, kind))
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        acc = (d_accuracy(ri, fi, kind) + d_accuracy(rv, fv, kind)) / 2
+        return {"d": float(loss.detach()), "d_acc": acc}
+
+    def g_losses(self, x: torch.Tensor, y: torch.Tensor):
+        """All generator-side terms; returns (weighted total, parts, x_vi, y_iv)."""
+        t, w, kind = self.t_i, self.cfg.ti, self.cfg.ti.gan_loss
+        with autocast(self.device, self.amp):
+            mu_v, lv_v = t.encode(x, False)
+            mu_i, lv_i = t.encode(y, True)
+            z_v, z_i = t.sample(mu_v, lv_v), t.sample(mu_i, lv_i)
+            x_vv, y_ii = t.decode(z_v, False), t.decode(z_i, True)     # reconstructions
+            x_vi, y_iv = t.decode(z_v, True), t.decode(z_i, False)     # translations
+            mu_vi, lv_vi = t.encode(x_vi, True)
+            mu_iv, lv_iv = t.encode(y_iv, False)
+            x_cyc = t.decode(t.sample(mu_vi, lv_vi), False)            # x -> IR -> visible
+            y_cyc = t.decode(t.sample(mu_iv, lv_iv), True)             # y -> visible -> IR
+            adv_i = [o.float() for o in t.D_i(x_vi)]
+            adv_v = [o.float() for o in t.D_v(y_iv)]
+        f = lambda a: a.float()  # noqa: E731 - losses in fp32 under autocast
+        parts = {
+            "kl": kl_loss(f(mu_v), lv_v) + kl_loss(f(mu_i), lv_i),
+            "recon": recon_loss(x, f(x_vv)) + recon_loss(y, f(y_ii)),
+            "gan": gan_g_loss(adv_i, kind) + gan_g_loss(adv_v, kind),
+            "cycle_kl": kl_loss(f(mu_vi), lv_vi) + kl_loss(f(mu_iv), lv_iv),
+            "cycle": recon_loss(x, f(x_cyc)) + recon_loss(y, f(y_cyc)),
+        }
+        total = (w.w_kl * parts["kl"] + w.w_recon * parts["recon"] + w.w_gan * parts["gan"]
+                 + w.w_cycle_kl * parts["cycle_kl"] + w.w_cycle * parts["cycle"])
+        return total, parts, f(x_vi), f(y_iv)
+
+    def g_step(self, x: torch.Tensor, y: torch.Tensor,
+               extra_loss: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None
+               ) -> Dict[str, float]:
+        self.t_i.train()
+        total, parts, x_vi, y_iv = self.g_losses(x, y)
+        out = {k: float(v.detach()) for k, v in parts.items()}
+        if extra_loss is not None:
+            extra = extra_loss(x_vi, y_iv)
+            total = total + extra
+            out["extra"] = float(extra.detach())
+        self.opt_g.zero_grad(set_to_none=True)
+        total.backward()
+        self.opt_g.step()
+        out["g"] = float(total.detach())
+        return out
+
+    def state_dict(self) -> dict:
+        return {"t_i": self.t_i.state_dict(), "opt_g": self.opt_g.state_dict(),
+                "opt_d": self.opt_d.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.t_i.load_state_dict(state["t_i"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+
+
+class UnpairedBatches:
+    """Visible and infrared training images drawn independently (never the pairs);
+    batch ``step`` is a pure function of (seed, step), so resuming is exact."""
+
+    def __init__(self, train: ImageSet, batch: int, seed: int):
+        self.train, self.batch_size, self.seed = train, batch, seed
+        self.vis = np.flatnonzero(train.modality == VISIBLE)
+        self.ir = np.flatnonzero(train.modality == INFRARED)
+
+    def batch(self, step: int):
+        rng = np.random.default_rng([self.seed, step, 17])
+        iv = rng.choice(self.vis, self.batch_size, replace=len(self.vis) < self.batch_size)
+        ii = rng.choice(self.ir, self.batch_size, replace=len(self.ir) < self.batch_size)
+        x = to_signed(self.train.images[iv])                         # [B, 3, H, W]
+        y = to_signed(self.train.images[ii][:, :1])                  # [B, 1, H, W]
+        flip = torch.from_numpy(rng.random(2 * self.batch_size) < 0.5)
+        x[flip[: self.batch_size]] = x[flip[: self.batch_size]].flip(3)
+        y[flip[self.batch_size:]] = y[flip[self.batch_size:]].flip(3)
+        return x, y
+
+
+def train_ti_steps(trainer: TITrainer, batches: UnpairedBatches, start: int, steps: int,
+                   run_dir: Optional[RunDir], cfg: Config, desc: str = "T_I",
+                   on_checkpoint: Optional[Callable[[int], None]] = None) -> Dict[str, list]:
+    """Steps ``start..steps-1`` of T_I training; returns the history of the logged values."""
+    guard = LossGuard("T_I", collapse_patience=200,
+                      checkpoint_hint=str(run_dir.checkpoints / "ti_last.pt") if run_dir else "")
+    history: Dict[str, list] = {"step": [], "d_acc": [], "g": [], "d": [], "recon": [], "cycle": []}
+    bar = tqdm(range(start, steps), desc=desc, initial=start, total=steps, leave=False, mininterval=2.0)
+    for step in bar:
+        x, y = batches.batch(step)
+        x, y = x.to(trainer.device), y.to(trainer.device)
+        d = trainer.d_step(x, y)
+        g = trainer.g_step(x, y)
+        vals = guard.check(step, {**{k: v for k, v in g.items()}, "d": d["d"]})
+        guard.check_collapse(step, d["d_acc"])
+        if (step + 1) % cfg.schedule.log_every == 0 or step + 1 == steps:
+            for k in history:
+                history[k].append(step + 1 if k == "step" else (d["d_acc"] if k == "d_acc" else vals[k]))
+            if run_dir is not None:
+                run_dir.write_log(f"T_I step {step + 1}/{steps} d_acc={d['d_acc']:.2f} "
+                                  + " ".join(f"{k}={v:.4f}" for k, v in vals.items()))
+            bar.set_postfix(g=f"{vals['g']:.2f}", d_acc=f"{d['d_acc']:.2f}")
+        every = cfg.schedule.sample_every
+        if run_dir is not None and every and (step + 1) % every == 0:
+            save_samples(trainer, batches, run_dir, step + 1)
+        if on_checkpoint and ((cfg.schedule.checkpoint_every and (step + 1) % cfg.schedule.checkpoint_every == 0)
+                              or step + 1 == steps):
+            on_checkpoint(step + 1)
+    return history
+
+
+@torch.no_grad()
+def save_samples(trainer: TITrainer, batches: UnpairedBatches, run_dir: RunDir, step: int, n: int = 6):
+    """A PNG grid: visible x, x_hat_i, infrared y, y_hat_v (first n of a fixed batch)."""
+    from PIL import Image
+
+    x, y = batches.batch(0)
+    x, y = x[:n].to(trainer.device), y[:n].to(trainer.device)
+    trainer.t_i.eval()
+    rows = [x, trainer.t_i.v2i(x).expand(-1, 3, -1, -1), y.expand(-1, 3, -1, -1),
+            trainer.t_i.i2v(y)]
+    grid = torch.cat([torch.cat(list(r.cpu()), dim=2) for r in rows], dim=1)   # [3, 4H, nW]
+    Image.fromarray(to_uint8(grid).permute(1, 2, 0).numpy()).save(run_dir.samples / f"ti_{step:06d}.png")
+
+
+def run_ti(cfg: Config, run_dir: RunDir, resume: bool = False) -> TITrainer:
+    """Train T_I for ``schedule.ti_steps`` steps on the training images, write
+    checkpoints/ti_last.pt, ti_metrics.json and (synthetic world) translation.json."""
+    from .fidelity import translation_fidelity
+    from .train_reid import load_data
+
+    seed_everything(cfg.runtime.seed)
+    set_threads(cfg.runtime.threads)
+    device = choose_device(cfg.runtime.device)
+    train, test = load_data(cfg)
+    trainer = TITrainer(cfg, device)
+    batches = UnpairedBatches(train, cfg.schedule.ti_batch, cfg.runtime.seed)
+    ckpt = run_dir.checkpoints / "ti_last.pt"
+    start, elapsed, hist0 = 0, 0.0, None
+    if resume:
+        state = load_checkpoint(ckpt)
+        trainer.load_state_dict(state["trainer"])
+        set_rng_state(state["rng"])
+        start, elapsed, hist0 = state["step"], state["seconds"], state["history"]
+    t0 = time.perf_counter()
+    history: Dict[str, list] = {}
+
+    def checkpoint(step: int) -> None:
+        merged = {k: (hist0 or {}).get(k, []) + history.get(k, []) for k in (history or hist0 or {})}
+        save_checkpoint({"trainer": trainer.state_dict(), "rng": rng_state(), "step": step,
+                         "seconds": elapsed + time.perf_counter() - t0, "config": cfg.to_dict(),
+                         "history": merged}, ckpt)
+
+    history = train_ti_steps(trainer, batches, start, cfg.schedule.ti_steps, run_dir, cfg,
+                             on_checkpoint=checkpoint)
+    if hist0:
+        history = {k: hist0.get(k, []) + history.get(k, []) for k in history}
+    seconds = elapsed + time.perf_counter() - t0
+    accs = history.get("d_acc", [])
+    summary = {"preset": cfg.preset, "steps": cfg.schedule.ti_steps, "train_seconds": round(seconds, 1),
+               "d_acc_mean": float(np.mean(accs)) if accs else None,
+               "d_acc_last_quarter": float(np.mean(accs[-max(1, len(accs) // 4):])) if accs else None,
+               "history": history}
+    (run_dir.root / "ti_metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if test.paired is not None and test.masks is not None:
+        fid = translation_fidelity(trainer.t_i, test, device)
+        fid.update({"preset": cfg.preset, "ti_steps": cfg.schedule.ti_steps,
+                    "ti_train_seconds": round(seconds, 1), "d_acc_mean": summary["d_acc_mean"]})
+        (run_dir.root / "translation.json").write_text(json.dumps(fid, indent=2) + "\n")
+    return trainer
