@@ -108,7 +108,7 @@ class TFConfig:
                      choices=("resnet18", "resnet34", "resnet50"))
     pretrained: str = _opt("", "ImageNet weights: '' none, 'torchvision' (the local cache), "
                            "or the path of a .pth state dict")
-    last_stride: int = _opt(1, "stride of the last ResNet stage (1 keeps more spatial detail)",
+    last_stride: int = _opt(2, "stride of the last ResNet stage (1 keeps more spatial detail)",
                             choices=(1, 2))
     label_smoothing: float = _opt(0.1, "label smoothing of the identity cross-entropy",
                                   min=0.0, max=0.5)
@@ -128,7 +128,7 @@ class OptimConfig:
     ti_beta2: float = _opt(0.999, "Adam beta2 for T_I", min=0.0, max=1.0)
     ti_weight_decay: float = _opt(1e-4, "weight decay for T_I", min=0.0)
     tf_optimizer: str = _opt("adam", "optimiser of T_F", choices=("adam", "sgd"))
-    tf_lr: float = _opt(3.5e-4, "learning rate of T_F", min=0.0)
+    tf_lr: float = _opt(1e-3, "learning rate of T_F", min=0.0)
     tf_weight_decay: float = _opt(5e-4, "weight decay of T_F", min=0.0)
     tf_warmup_steps: int = _opt(50, "linear learning-rate warm-up steps for T_F", min=0)
     grad_clip: float = _opt(0.0, "clip gradient norm to this value (0: off)", min=0.0)
@@ -238,7 +238,7 @@ def _sysu() -> Config:
     cfg.data.dataset, cfg.data.height, cfg.data.width = "sysu", 288, 144
     cfg.data.num_workers = 4
     cfg.ti.channels, cfg.ti.n_res, cfg.ti.disc_channels, cfg.ti.disc_scales = 64, 4, 64, 3
-    cfg.tf.arch, cfg.tf.pretrained = "resnet50", "torchvision"
+    cfg.tf.arch, cfg.tf.pretrained, cfg.tf.last_stride = "resnet50", "torchvision", 1
     cfg.optim.tf_optimizer, cfg.optim.tf_lr, cfg.optim.tf_warmup_steps = "sgd", 0.1, 1000
     cfg.schedule.ti_steps, cfg.schedule.tf_steps, cfg.schedule.joint_steps = 20000, 5000, 20000
     cfg.schedule.ti_batch, cfg.schedule.batch_ids, cfg.schedule.batch_images = 8, 8, 4
