@@ -7,6 +7,7 @@ notebook exists yet, it runs the end-to-end CLI steps instead.
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -17,8 +18,13 @@ from .errors import UserError
 
 # CLI steps run when there are no notebooks: each is an argv for ``d2rl``.
 CLI_STEPS: List[List[str]] = [
-    ["config", "--config", "{preset}"],
+    ["data", "summary", "--config", "{preset}"],
+    ["data", "show", "--config", "{preset}", "--out", "figures/world_grid.png"],
+    ["train", "--config", "{preset}", "--set", "method=baseline", "--out", "runs/demo-{preset}/baseline"],
+    ["train", "--config", "{preset}", "--set", "method=grayscale", "--out", "runs/demo-{preset}/grayscale"],
+    ["train", "--stage", "ti", "--config", "{preset}", "--out", "runs/demo-{preset}/ti"],
 ]
+METRIC_KEYS = ("rank1", "rank10", "rank20", "mAP", "mINP", "v2v_mAP", "i2i_mAP", "train_seconds")
 
 
 def notebooks(folder: Path) -> List[Path]:
@@ -45,9 +51,11 @@ def run_notebooks(paths: Sequence[Path], preset: str, in_place: bool = True,
     return time.perf_counter() - start
 
 
-def run_cli_steps(preset: str) -> float:
+def run_cli_steps(root: Path, preset: str) -> float:
+    """Run the CLI steps from ``root`` and gather their numbers into results/demo-<preset>.json."""
     from .cli import main
 
+    os.chdir(root)
     start = time.perf_counter()
     for i, step in enumerate(CLI_STEPS, 1):
         argv = [a.format(preset=preset) for a in step]
@@ -55,7 +63,20 @@ def run_cli_steps(preset: str) -> float:
         code = main(argv)
         if code:
             raise UserError(f"demo step `d2rl {' '.join(argv)}` failed with exit status {code}")
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    runs = root / "runs" / f"demo-{preset}"
+    summary = {"command": f"d2rl demo --config {preset}", "preset": preset,
+               "total_seconds": round(seconds, 1), "methods": {}}
+    for m in sorted(runs.glob("*/metrics.json")):
+        data = json.loads(m.read_text())
+        summary["methods"][m.parent.name] = {k: data[k] for k in METRIC_KEYS if k in data}
+        summary["protocol"] = data.get("protocol")
+    tr = runs / "ti" / "translation.json"
+    if tr.is_file():
+        summary["translation"] = json.loads(tr.read_text())
+    (root / "results").mkdir(exist_ok=True)
+    (root / "results" / f"demo-{preset}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return seconds
 
 
 def run(root: Path, preset: str) -> int:
@@ -64,7 +85,7 @@ def run(root: Path, preset: str) -> int:
         seconds = run_notebooks(nbs, preset)
         what = f"{len(nbs)} notebooks (executed in place)"
     else:
-        seconds = run_cli_steps(preset)
+        seconds = run_cli_steps(root, preset)
         what = "the CLI steps (no notebooks yet)"
     print(f"\nDemo finished: {what} with preset {preset} in {seconds / 60:.1f} min.")
     print(f"Outputs: {root / 'figures'}, {root / 'results'}, {root / 'runs'}", flush=True)

@@ -79,7 +79,8 @@ class ReIDTrainer:
         else:
             self.optim = torch.optim.SGD(params, lr=o.tf_lr, momentum=0.9,
                                          weight_decay=o.tf_weight_decay, nesterov=True)
-        total = max(1, cfg.schedule.tf_steps + cfg.schedule.joint_steps)
+        joint = cfg.schedule.joint_steps if cfg.method not in RAW_METHODS else 0
+        total = max(1, cfg.schedule.tf_steps + joint)
         warm = o.tf_warmup_steps
 
         def lr_factor(step: int) -> float:
