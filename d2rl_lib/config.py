@@ -85,7 +85,7 @@ class TIConfig:
     """T_I: two VAEs with one shared latent space, two GANs (paper Sec. 3.1)."""
 
     channels: int = _opt(16, "channels of the first encoder convolution", min=4)
-    n_down: int = _opt(2, "stride-2 convolutions in each encoder", min=1, max=4)
+    n_down: int = _opt(1, "stride-2 convolutions in each encoder", min=1, max=4)
     n_res: int = _opt(2, "residual blocks in each private encoder / generator", min=0)
     latent: str = _opt("unit", "latent form: 'unit' (UNIT: z = mu + N(0, I)) or "
                        "'gaussian' (z = mu + sigma * eps)", choices=("unit", "gaussian"))
@@ -230,7 +230,11 @@ def _synthetic_ci() -> Config:
 
 
 def _synthetic_classroom() -> Config:
-    return Config(preset="synthetic-classroom")
+    cfg = Config(preset="synthetic-classroom")
+    cfg.data.train_ids, cfg.data.test_ids, cfg.data.images_per_camera = 192, 32, 4
+    cfg.schedule.tf_steps, cfg.schedule.ti_steps = 1500, 1000
+    cfg.schedule.checkpoint_every, cfg.schedule.sample_every = 250, 250
+    return cfg
 
 
 def _sysu() -> Config:
@@ -238,6 +242,7 @@ def _sysu() -> Config:
     cfg.data.dataset, cfg.data.height, cfg.data.width = "sysu", 288, 144
     cfg.data.num_workers = 4
     cfg.ti.channels, cfg.ti.n_res, cfg.ti.disc_channels, cfg.ti.disc_scales = 64, 4, 64, 3
+    cfg.ti.n_down = 2
     cfg.tf.arch, cfg.tf.pretrained, cfg.tf.last_stride = "resnet50", "torchvision", 1
     cfg.optim.tf_optimizer, cfg.optim.tf_lr, cfg.optim.tf_warmup_steps = "sgd", 0.1, 1000
     cfg.schedule.ti_steps, cfg.schedule.tf_steps, cfg.schedule.joint_steps = 20000, 5000, 20000

@@ -20,13 +20,13 @@ def test_shapes(t_i):
     x = torch.zeros(2, 3, 64, 32)
     y = torch.zeros(2, 1, 64, 32)
     mu, logvar = t_i.encode(x, infrared=False)
-    assert mu.shape == (2, 64, 16, 8) and logvar is None       # 16 channels * 4, H/4, W/4
+    assert mu.shape == (2, 32, 32, 16) and logvar is None      # 16 channels * 2, H/2, W/2
     assert t_i.encode(y, infrared=True)[0].shape == mu.shape  # one shared latent space
     assert t_i.v2i(x).shape == (2, 1, 64, 32)
     assert t_i.i2v(y).shape == (2, 3, 64, 32)
     assert t_i.v2i(x).abs().max() <= 1
     outs = t_i.D_v(x)
-    assert len(outs) == 1 and outs[0].shape == (2, 1, 8, 4)
+    assert len(outs) == 1 and outs[0].shape == (2, 1, 8, 4)      # 3 stride-2 layers
 
 
 def test_gaussian_latent_and_multiscale_discriminator():

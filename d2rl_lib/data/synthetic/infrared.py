@@ -14,7 +14,7 @@ The surface temperature of each part is told physically (``ir_model="smooth"``):
 - **hair**: insulates, ``T = 0.45``.
 - **a garment**: ambient plus body heat passed through the fabric, plus sun /
   lamp heat absorbed by the dye, plus a hidden offset:
-  ``T = T_amb + 0.5 transfer(material) (0.85 - T_amb) + 0.25 darkness(dye) + offset``.
+  ``T = T_amb + 0.5 transfer(material) (0.85 - T_amb) + 0.3 darkness(dye) + offset``.
   ``darkness = 1 - luminance(dye)``: dark dyes absorb more light and run warmer,
   so a striped shirt stays striped in the infrared, but a red and a green dye of
   the same darkness look the same. ``transfer`` and the emissivity come from the
@@ -65,7 +65,7 @@ def garment_temperature(g: Garment, dye: np.ndarray, ambient: float, ir_model: s
         hue = colorsys.rgb_to_hsv(*dye)[0]
         base = table[int(hue * len(table)) % len(table)]
     else:
-        base = ambient + 0.5 * transfer * (0.85 - ambient) + 0.25 * darkness(dye)
+        base = ambient + 0.5 * transfer * (0.85 - ambient) + 0.3 * darkness(dye)
     return base + g.thermal_offset
 
 
@@ -80,7 +80,7 @@ def render_infrared(p: Person, cam: Camera, lab: np.ndarray, alt: np.ndarray, s:
                     rng: np.random.Generator, ir_model: str, table: np.ndarray) -> np.ndarray:
     """[H, W] float radiance image in 0..1 (before blur and noise)."""
     h, w = lab.shape
-    amb = cam.ambient * rng.uniform(0.9, 1.1)
+    amb = cam.ambient * rng.uniform(0.95, 1.05)
     v = (np.arange(h, dtype=np.float32)[:, None] + 0.5) / h
     img = np.broadcast_to(amb + 0.06 * (v - 0.5) * (1 if cam.indoor else -1), (h, w)).copy()
     for _ in range(int(rng.integers(0, 3))):  # a few lukewarm objects (radiators, lamps, cars)

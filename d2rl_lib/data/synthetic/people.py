@@ -83,7 +83,7 @@ def _garment(rng: np.random.Generator, patterned: float = 0.5) -> Garment:
         material=int(rng.integers(len(MATERIALS))),
         pattern=int(rng.integers(1, len(PATTERNS))) if rng.random() < patterned else 0,
         pattern_freq=float(rng.uniform(3, 7)),
-        thermal_offset=float(rng.normal(0, 0.06)),
+        thermal_offset=float(rng.normal(0, 0.08)),
     )
 
 

@@ -28,7 +28,7 @@ from .infrared import hue_table, render_infrared
 from .people import BG, Person, make_person
 from .visible import render_visible
 
-RENDER_VERSION = 1  # bump when the renderer changes: invalidates the disk cache
+RENDER_VERSION = 3  # bump when the renderer changes: invalidates the disk cache
 ALL_CAMS = (1, 2, 3, 4, 5, 6)
 
 
@@ -103,7 +103,7 @@ class SyntheticWorld:
         else:
             ir = render_infrared(p, view_cam, lab, alt, s, rng, self.spec.ir_model, self.table)
             if sigma > 0.05:
-                ir = gaussian_filter(ir, sigma=sigma * 1.3)  # thermal optics are softer
+                ir = gaussian_filter(ir, sigma=sigma * 1.15)  # thermal optics are softer
             ir = ir + rng.normal(0, view_cam.noise, ir.shape)
             img = np.repeat(ir[..., None], 3, axis=2)
         img = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
