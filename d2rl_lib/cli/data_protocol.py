@@ -10,8 +10,9 @@ from .common import add_config_args, config_from_args
 def register(g) -> None:
     """Add the protocol subcommands to the ``data`` group ``g``."""
     p = g.add_parser("summary", help="counts of a dataset's splits (check a folder before training)")
-    p.add_argument("--dataset", choices=("synthetic", "sysu"), default="synthetic")
+    p.add_argument("--dataset", choices=("synthetic", "sysu", "regdb"), default="synthetic")
     p.add_argument("--root", default=None, help="dataset folder (real datasets)")
+    p.add_argument("--trial", type=int, default=1, help="RegDB: which of the 10 splits (1..10)")
     p.add_argument("--json", action="store_true", help="print JSON")
     add_config_args(p)
     p.set_defaults(func=summary)
@@ -36,7 +37,12 @@ def _load(args):
         data = load_synthetic(config_from_args(args).data)
         return sysu_summary(data.train, data.test), "synthetic world"
     if not args.root:
-        raise UserError("--root is required for --dataset sysu (the folder holding cam1..cam6 and exp/)")
+        raise UserError(f"--root is required for --dataset {args.dataset} (the dataset's folder)")
+    if args.dataset == "regdb":
+        from ..data.regdb import load_regdb, regdb_summary
+
+        train, test = load_regdb(args.root, args.trial)
+        return regdb_summary(train, test), f"RegDB at {args.root}, trial {args.trial}"
     from ..data.sysu import load_sysu
 
     train, test = load_sysu(args.root)

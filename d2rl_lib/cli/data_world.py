@@ -10,8 +10,9 @@ def register(g) -> None:
     """Add the synthetic-world subcommands to the ``data`` group ``g``."""
     e = g.add_parser("export", help="write the synthetic world in SYSU-MM01's folder layout")
     e.add_argument("--dataset", choices=("synthetic",), default="synthetic")
-    e.add_argument("--layout", choices=("sysu",), default="sysu")
-    e.add_argument("--out", required=True, help="folder to write (camN/PPPP/NNNN.jpg, exp/*.txt)")
+    e.add_argument("--layout", choices=("sysu", "regdb"), default="sysu",
+                   help="sysu: camN/PPPP/NNNN.jpg + exp/*.txt; regdb: Visible/, Thermal/, idx/")
+    e.add_argument("--out", required=True, help="folder to write")
     add_config_args(e)
     e.set_defaults(func=export)
 
@@ -23,10 +24,15 @@ def register(g) -> None:
 
 
 def export(args) -> int:
-    from ..data.export import export_sysu
-    from ..data.synthetic import load_synthetic
+    from ..data.export import export_regdb, export_sysu
+    from ..data.synthetic import SyntheticWorld, WorldSpec, load_synthetic
 
-    data = load_synthetic(config_from_args(args).data)
+    cfg = config_from_args(args)
+    if args.layout == "regdb":
+        out = export_regdb(SyntheticWorld(WorldSpec.from_config(cfg.data)), args.out)
+        print(f"wrote the world in RegDB's layout (one camera pair, 10 + 10 images per id) to {out}")
+        return 0
+    data = load_synthetic(cfg.data)
     out = export_sysu(data.train, data.test, args.out)
     print(f"wrote {len(data.train) + len(data.test)} images in the SYSU-MM01 layout to {out}")
     return 0
