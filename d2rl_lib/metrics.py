@@ -12,8 +12,8 @@ match left in the gallery are skipped.
 
 mAP: AP = mean over the true matches of (k / rank of the k-th true match).
 mINP (Ye et al.): INP = number of true matches / rank of the last true match.
-No python loop runs per query: queries are processed in chunks of whole-array
-operations, which also bounds the memory for large galleries.
+No python loop runs per query, and no ranking is sorted: queries are processed in
+chunks of whole-array operations, which also bounds the memory for large galleries.
 """
 from __future__ import annotations
 
@@ -27,65 +27,67 @@ CHUNK = 512
 def eval_cross(distmat: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray,
                remove: Optional[callable] = None, max_rank: int = 20,
                identity_level: bool = False) -> Tuple[np.ndarray, float, float]:
-    """The shared core. ``remove(rows, order) -> bool [q, G]`` marks ranked gallery
-    items to drop for the queries ``rows`` (gallery indices in ranked order)."""
+    """The shared core. ``remove(rows) -> bool [q, G]`` marks, in gallery order, the
+    items to drop for the queries ``rows``.
+
+    No ranking is sorted: a true match's rank is one plus the number of kept items
+    closer to the query (ties broken by gallery order, as a stable sort would), so
+    the cost is a few passes over the ``[q, G]`` distance block.
+    """
     distmat = np.asarray(distmat)
     q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
     nq, ng = distmat.shape
     if len(q_pids) != nq or len(g_pids) != ng:
         raise ValueError(f"distmat is {nq}x{ng} but there are {len(q_pids)} query and "
                          f"{len(g_pids)} gallery ids")
+    cols = np.arange(ng)
+    by_pid = np.argsort(g_pids, kind="stable")                            # gallery grouped by id
+    starts = np.flatnonzero(np.r_[True, np.diff(g_pids[by_pid]) != 0])
     cmc_sum = np.zeros(max_rank)
     ap_sum = inp_sum = 0.0
     valid = 0
     for start in range(0, nq, CHUNK):
         rows = np.arange(start, min(nq, start + CHUNK))
-        order = np.argsort(distmat[rows], axis=1, kind="stable")          # [q, G]
-        ranked = g_pids[order]                                             # [q, G]
-        keep = ~remove(rows, order) if remove is not None else np.ones(order.shape, bool)
-        match = (ranked == q_pids[rows, None]) & keep
-        n_rel = match.sum(1)
-        ok = n_rel > 0
+        d = distmat[rows]                                                  # [q, G]
+        keep = ~remove(rows) if remove is not None else np.ones(d.shape, bool)
+        match = (g_pids[None, :] == q_pids[rows, None]) & keep             # [q, G]
+        ok = match.any(1)
         if not ok.any():
             continue
-        match, keep, ranked, n_rel = match[ok], keep[ok], ranked[ok], n_rel[ok]
-        pos = np.cumsum(keep, axis=1)                                      # rank among kept
-        hits = np.cumsum(match, axis=1)
-        ap_sum += float((np.where(match, hits / np.maximum(pos, 1), 0).sum(1) / n_rel).sum())
-        last = np.where(match, pos, 0).max(1)
+        d, keep, match = d[ok], keep[ok], match[ok]
+        n_rel = match.sum(1)                                               # [q]
+        r, t = np.nonzero(match)                                           # true matches, by row
+        dt = d[r, t]                                                       # [M]
+        ahead = keep[r] & ((d[r] < dt[:, None]) | ((d[r] == dt[:, None]) & (cols[None, :] < t[:, None])))
+        pos = ahead.sum(1) + 1                                             # [M] rank among kept
+        order = np.lexsort((pos, r))                                       # by row, then rank
+        r, t, pos = r[order], t[order], pos[order]
+        first_of_row = np.r_[0, np.cumsum(n_rel)[:-1]]                    # [q] index into M
+        k = np.arange(len(r)) - first_of_row[r] + 1                        # k-th true match
+        ap_sum += float((np.bincount(r, k / pos, minlength=len(n_rel)) / n_rel).sum())
+        last = pos[first_of_row + n_rel - 1]
         inp_sum += float((n_rel / last).sum())
-        first = match.argmax(1)                                            # first true match
         if identity_level:
-            first_of_id = _first_occurrence(ranked, keep)
-            rank = np.cumsum(first_of_id, axis=1)[np.arange(len(first)), first]
+            f_t, f_d = t[first_of_row], d[np.arange(len(n_rel)), t[first_of_row]]
+            before = keep & ((d < f_d[:, None]) | ((d == f_d[:, None]) & (cols[None, :] < f_t[:, None])))
+            ids_before = np.logical_or.reduceat(before[:, by_pid], starts, axis=1).sum(1)
+            rank = ids_before + 1
         else:
-            rank = pos[np.arange(len(first)), first]
+            rank = pos[first_of_row]
         cmc_sum += (rank[:, None] <= np.arange(1, max_rank + 1)[None, :]).sum(0)
-        valid += int(ok.sum())
+        valid += len(n_rel)
     if valid == 0:
         raise ValueError("no query has a true match in the gallery: check the query/gallery "
                          "split (ids, cameras)")
     return cmc_sum / valid, ap_sum / valid, inp_sum / valid
 
 
-def _first_occurrence(ranked: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """bool [q, G]: the kept item is its identity's first kept appearance in the row."""
-    q, g = ranked.shape
-    span = int(ranked.max()) + 1 if ranked.size else 1
-    keys = np.where(keep, np.arange(q)[:, None] * span + ranked, -1).ravel()
-    _, idx = np.unique(keys, return_index=True)
-    out = np.zeros(q * g, bool)
-    out[idx] = True
-    out &= keys >= 0
-    return out.reshape(q, g)
-
-
 def eval_sysu(distmat, q_pids, g_pids, q_camids, g_camids, max_rank: int = 20):
     """SYSU-MM01 protocol: cam3 queries skip every cam2 gallery image; identity-level CMC."""
     q_camids, g_camids = np.asarray(q_camids), np.asarray(g_camids)
 
-    def remove(rows, order):
-        return (q_camids[rows, None] == 3) & (g_camids[order] == 2)
+    def remove(rows):
+        return (q_camids[rows, None] == 3) & (g_camids[None, :] == 2)
 
     return eval_cross(distmat, q_pids, g_pids, remove, max_rank, identity_level=True)
 
@@ -100,7 +102,7 @@ def eval_same_camera_excluded(distmat, q_pids, g_pids, q_camids, g_camids, max_r
     camera are skipped; per-image CMC (the Market-1501 convention)."""
     q_camids, g_camids = np.asarray(q_camids), np.asarray(g_camids)
 
-    def remove(rows, order):
-        return q_camids[rows, None] == g_camids[order]
+    def remove(rows):
+        return q_camids[rows, None] == g_camids[None, :]
 
     return eval_cross(distmat, q_pids, g_pids, remove, max_rank, identity_level=False)

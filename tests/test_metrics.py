@@ -62,3 +62,39 @@ def test_chunking_gives_the_same_answer():
     finally:
         m.CHUNK = old
     assert np.allclose(full[0], small[0]) and full[1] == pytest.approx(small[1])
+
+
+def _reference(dist, q, g, qc, gc, max_rank, sysu):
+    """The straightforward per-query loop (stable sort, then collapse ids for SYSU)."""
+    cmcs, aps, inps = [], [], []
+    for i in range(len(q)):
+        order = np.argsort(dist[i], kind="stable")
+        keep = ~((qc[i] == 3) & (gc[order] == 2)) if sysu else np.ones(len(order), bool)
+        ranked = g[order][keep]
+        match = ranked == q[i]
+        if not match.any():
+            continue
+        if sysu:
+            _, first = np.unique(ranked, return_index=True)
+            ranked_ids = ranked[np.sort(first)]
+            hit = np.flatnonzero(ranked_ids == q[i])[0]
+        else:
+            hit = np.flatnonzero(match)[0]
+        cmcs.append(np.arange(max_rank) >= hit)
+        pos = np.flatnonzero(match) + 1
+        aps.append(np.mean(np.arange(1, len(pos) + 1) / pos))
+        inps.append(len(pos) / pos[-1])
+    return np.mean(cmcs, 0), np.mean(aps), np.mean(inps)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_matches_the_per_query_loop_including_ties(seed):
+    rng = np.random.default_rng(seed)
+    dist = rng.integers(0, 6, (40, 30)).astype(float)         # many ties on purpose
+    q, g = rng.integers(0, 7, 40), rng.integers(0, 7, 30)
+    qc, gc = rng.choice([3, 6], 40), rng.choice([1, 2, 4, 5], 30)
+    for sysu in (True, False):
+        fast = eval_sysu(dist, q, g, qc, gc, 10) if sysu else eval_regdb(dist, q, g, 10)
+        ref = _reference(dist, q, g, qc, gc, 10, sysu)
+        assert np.allclose(fast[0], ref[0]) and fast[1] == pytest.approx(ref[1]) \
+            and fast[2] == pytest.approx(ref[2])
