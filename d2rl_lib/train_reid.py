@@ -8,8 +8,12 @@ identities and scores the final model on the test protocol, writing
   paper's feature-level-constraint baseline, Fig. 1 right).
 - ``grayscale``: the same, with visible images converted to grey first: the
   naive "unification" with no learning.
-- ``unify-ir``, ``unify-visible``, ``d2rl``, ``d2rl-frozen``: need T_I (the image
-  translation network) and are built on ``train_ti``.
+- ``unify-ir`` / ``unify-visible``: T_I trained first and frozen; every image is
+  translated into one modality before T_F.
+- ``d2rl-frozen``: T_I trained first and frozen; T_F on the 4-channel multi-spectral
+  images [x, x_hat_i] / [y_hat_v, y].
+- ``d2rl``: the same, then joint steps in which the re-ID loss also updates the
+  generators through the translated channels (end to end, paper Sec. 3.3).
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ from .errors import UserError
 from .evaluate import evaluate_single_modality, evaluate_sysu_like
 from .losses.reid import batch_hard_triplet, identity_loss
 from .models.embedding import T_F
+from .models.unify import unify
 from .runtime import (LossGuard, RunDir, amp_dtype, autocast, choose_device, grad_scaler,
                       load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state,
                       set_threads)
@@ -79,8 +84,7 @@ class ReIDTrainer:
         else:
             self.optim = torch.optim.SGD(params, lr=o.tf_lr, momentum=0.9,
                                          weight_decay=o.tf_weight_decay, nesterov=True)
-        joint = cfg.schedule.joint_steps if cfg.method not in RAW_METHODS else 0
-        total = max(1, cfg.schedule.tf_steps + joint)
+        total = max(1, cfg.schedule.tf_steps + cfg.schedule.joint_steps)
         warm = o.tf_warmup_steps
 
         def lr_factor(step: int) -> float:
@@ -154,51 +158,134 @@ def score(model, test: ImageSet, prepare: Callable, cfg: Config, device) -> dict
     return res
 
 
+TI_MODES = {"unify-ir": "infrared", "unify-visible": "visible", "d2rl": "multi-spectral",
+            "d2rl-frozen": "multi-spectral"}
+
+
+def prepare_unified(t_i, mode: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The input transform of a method with T_I: uint8 images -> unified images (T_I in eval mode)."""
+    def unified(images: torch.Tensor, modality: torch.Tensor) -> torch.Tensor:
+        t_i.eval()
+        dev = next(t_i.parameters()).device
+        return unify(t_i, to_signed(images).to(dev), modality, mode)
+    return unified
+
+
+def joint_step(ti, trainer: "ReIDTrainer", raw: torch.Tensor, modality: torch.Tensor,
+               labels: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """One joint D2RL iteration on a re-ID batch (paper Sec. 3.3): a D_v/D_i update, then
+    one backward pass of  L_T_I + w * L_reid(T_F(unified batch))  that updates the
+    generators (through the translated channels of the unified images) and T_F.
+    raw [B, 3, H, W] in [-1, 1] (augmented), modality [B], labels [B]."""
+    vis = modality.to(raw.device) == VISIBLE
+    x, y = raw[vis], raw[~vis][:, :1]                                # [Bv, 3, H, W], [Bi, 1, H, W]
+    ti.d_step(x, y)
+    held = {}
+
+    def reid_through_generators(x_vi: torch.Tensor, y_iv: torch.Tensor) -> torch.Tensor:
+        u = raw.new_zeros(raw.shape[0], 4, *raw.shape[2:])           # [B, 4, H, W]
+        u[vis] = torch.cat([x, x_vi], 1)
+        u[~vis] = torch.cat([y_iv, y], 1)
+        trainer.model.train()
+        held.update(trainer.losses(u, labels))
+        return trainer.cfg.tf.w_reid_to_ti * held["reid"]
+
+    trainer.optim.zero_grad(set_to_none=True)
+    ti.g_step(x, y, extra_loss=reid_through_generators)              # backward reaches T_F too
+    trainer.optim.step()
+    trainer.sched.step()
+    return held
+
+
 def run_method(cfg: Config, run_dir: RunDir, resume: bool = False) -> dict:
-    """Train ``cfg.method`` and score it; returns (and writes) the metrics."""
-    if cfg.method not in RAW_METHODS:
-        raise UserError(f"method={cfg.method!r} needs T_I (the image translation network), which "
-                        f"is not in this version yet; available now: {', '.join(RAW_METHODS)}")
+    """Train ``cfg.method`` and score it; returns (and writes) the metrics.
+
+    Schedule (DECISIONS.md): T_I warm-up for ``schedule.ti_steps`` (methods with T_I),
+    then T_F for ``schedule.tf_steps`` on the (unified) images with T_I frozen, then
+    ``schedule.joint_steps`` more: joint updates of T_I and T_F for ``d2rl``, plain T_F
+    steps for every other method, so that every T_F sees the same number of steps."""
+    from .models.unify import unify  # noqa: F401 - imported for prepare_unified
+    from .train_ti import TITrainer, UnpairedBatches, train_ti_steps
+
+    if cfg.method not in RAW_METHODS + tuple(TI_MODES):
+        raise UserError(f"unknown method {cfg.method!r}")
     seed_everything(cfg.runtime.seed)
     set_threads(cfg.runtime.threads)
     device = choose_device(cfg.runtime.device)
     train, test = load_data(cfg)
-    prepare = prepare_raw(cfg.method)
-    trainer = ReIDTrainer(cfg, int(train.labels.max()) + 1, 3, device)
+    mode = TI_MODES.get(cfg.method)
+    ti = TITrainer(cfg, device) if mode else None
+    num_classes = int(train.labels.max()) + 1
+    in_channels = 4 if mode == "multi-spectral" else 3
+    trainer = ReIDTrainer(cfg, num_classes, in_channels, device)
+    prepare = prepare_unified(ti.t_i, mode) if mode else prepare_raw(cfg.method)
     sampler = CrossModalityPKSampler(train.labels, train.modality, cfg.schedule.batch_ids,
                                      cfg.schedule.batch_images, cfg.runtime.seed)
     aug = reid_augment(cfg.data.height, cfg.data.width)
     ckpt = run_dir.checkpoints / "last.pt"
     guard = LossGuard("T_F", checkpoint_hint=str(ckpt))
+    ti_end = cfg.schedule.ti_steps if mode else 0
+    tf_total = cfg.schedule.tf_steps + cfg.schedule.joint_steps
+    total = ti_end + tf_total
     start, elapsed = 0, 0.0
     if resume:
         state = load_checkpoint(ckpt)
         trainer.load_state_dict(state["trainer"])
+        if ti is not None:
+            ti.load_state_dict(state["ti"])
         set_rng_state(state["rng"])
         start, elapsed = state["step"], state["seconds"]
-    steps = cfg.schedule.tf_steps
-    labels_all = torch.as_tensor(train.labels)
     t0 = time.perf_counter()
-    bar = tqdm(range(start, steps), desc=f"T_F ({cfg.method})", initial=start, total=steps,
-               leave=False, mininterval=2.0)
-    for step in bar:
+
+    def checkpoint(step: int) -> None:
+        state = {"trainer": trainer.state_dict(), "rng": rng_state(), "step": step,
+                 "seconds": elapsed + time.perf_counter() - t0, "config": cfg.to_dict(),
+                 "num_classes": num_classes, "in_channels": in_channels}
+        if ti is not None:
+            state["ti"] = ti.state_dict()
+        save_checkpoint(state, ckpt)
+
+    if ti is not None and start < ti_end:                            # phase 1: T_I warm-up
+        batches = UnpairedBatches(train, cfg.schedule.ti_batch, cfg.runtime.seed)
+        train_ti_steps(ti, batches, start, ti_end, run_dir, cfg, desc=f"T_I ({cfg.method})",
+                       on_checkpoint=checkpoint)
+        start = ti_end
+    labels_all = torch.as_tensor(train.labels)
+    raw_prepare = prepare_raw("baseline")
+    bar = tqdm(range(start - ti_end, tf_total), desc=f"T_F ({cfg.method})", initial=start - ti_end,
+               total=tf_total, leave=False, mininterval=2.0)
+    for step in bar:                                                  # phases 2 and 3
         idx = sampler.batch(step)
-        x = augment_batch(prepare(train.images[idx], torch.as_tensor(train.modality[idx])), aug)
-        out = trainer.step(x.to(device), labels_all[idx].to(device))
+        mod = torch.as_tensor(train.modality[idx])
+        labels = labels_all[idx].to(device)
+        if cfg.method == "d2rl" and step >= cfg.schedule.tf_steps:
+            raw = augment_batch(raw_prepare(train.images[idx], mod), aug).to(device)
+            out = joint_step(ti, trainer, raw, mod, labels)
+        elif mode:
+            raw = augment_batch(raw_prepare(train.images[idx], mod), aug).to(device)
+            with torch.no_grad():
+                ti.t_i.eval()
+                x = unify(ti.t_i, raw, mod, mode)
+            out = trainer.step(x, labels)
+        else:
+            x = augment_batch(prepare(train.images[idx], mod), aug)
+            out = trainer.step(x.to(device), labels)
         vals = guard.check(step, {k: out[k] for k in ("reid", "id", "triplet")})
         if (step + 1) % cfg.schedule.log_every == 0:
-            line = f"step {step + 1}/{steps} " + " ".join(f"{k}={v:.3f}" for k, v in vals.items())
+            line = f"step {step + 1}/{tf_total} " + " ".join(f"{k}={v:.3f}" for k, v in vals.items())
             run_dir.write_log(line)
             bar.set_postfix(loss=f"{vals['reid']:.3f}", acc=f"{float(out['acc']):.2f}")
         every = cfg.schedule.checkpoint_every
-        if (every and (step + 1) % every == 0) or step + 1 == steps:
-            save_checkpoint({"trainer": trainer.state_dict(), "rng": rng_state(), "step": step + 1,
-                             "seconds": elapsed + time.perf_counter() - t0,
-                             "config": cfg.to_dict(), "num_classes": int(train.labels.max()) + 1,
-                             "in_channels": 3}, ckpt)
+        if (every and (step + 1) % every == 0) or step + 1 == tf_total:
+            checkpoint(ti_end + step + 1)
     train_seconds = elapsed + time.perf_counter() - t0
     metrics = score(trainer.model, test, prepare, cfg, device)
     metrics.update({"method": cfg.method, "preset": cfg.preset, "seed": cfg.runtime.seed,
-                    "train_seconds": round(train_seconds, 1), "steps": steps})
+                    "train_seconds": round(train_seconds, 1), "ti_steps": ti_end,
+                    "tf_steps": tf_total, "joint_steps": cfg.schedule.joint_steps if cfg.method == "d2rl" else 0})
+    if ti is not None and test.paired is not None and test.masks is not None:
+        from .fidelity import translation_fidelity
+
+        metrics["translation"] = translation_fidelity(ti.t_i, test, device)
     run_dir.metrics.write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics
