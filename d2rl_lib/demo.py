@@ -21,8 +21,7 @@ CLI_STEPS: List[List[str]] = [
     ["data", "summary", "--config", "{preset}"],
     ["data", "show", "--config", "{preset}", "--out", "figures/world_grid.png"],
     ["train", "--config", "{preset}", "--set", "method=baseline", "--out", "runs/demo-{preset}/baseline"],
-    ["train", "--config", "{preset}", "--set", "method=grayscale", "--out", "runs/demo-{preset}/grayscale"],
-    ["train", "--stage", "ti", "--config", "{preset}", "--out", "runs/demo-{preset}/ti"],
+    ["train", "--config", "{preset}", "--set", "method=d2rl", "--out", "runs/demo-{preset}/d2rl"],
 ]
 METRIC_KEYS = ("rank1", "rank10", "rank20", "mAP", "mINP", "v2v_mAP", "i2i_mAP", "train_seconds")
 
@@ -71,9 +70,8 @@ def run_cli_steps(root: Path, preset: str) -> float:
         data = json.loads(m.read_text())
         summary["methods"][m.parent.name] = {k: data[k] for k in METRIC_KEYS if k in data}
         summary["protocol"] = data.get("protocol")
-    tr = runs / "ti" / "translation.json"
-    if tr.is_file():
-        summary["translation"] = json.loads(tr.read_text())
+        if "translation" in data:
+            summary.setdefault("translation", {})[m.parent.name] = data["translation"]
     (root / "results").mkdir(exist_ok=True)
     (root / "results" / f"demo-{preset}.json").write_text(json.dumps(summary, indent=2) + "\n")
     return seconds
