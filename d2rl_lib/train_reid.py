@@ -204,7 +204,6 @@ def run_method(cfg: Config, run_dir: RunDir, resume: bool = False) -> dict:
     then T_F for ``schedule.tf_steps`` on the (unified) images with T_I frozen, then
     ``schedule.joint_steps`` more: joint updates of T_I and T_F for ``d2rl``, plain T_F
     steps for every other method, so that every T_F sees the same number of steps."""
-    from .models.unify import unify  # noqa: F401 - imported for prepare_unified
     from .train_ti import TITrainer, UnpairedBatches, train_ti_steps
 
     if cfg.method not in RAW_METHODS + tuple(TI_MODES):
