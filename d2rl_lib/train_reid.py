@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, Tuple
 
 import numpy as np
 import torch
@@ -225,7 +225,6 @@ def run_method(cfg: Config, run_dir: RunDir, resume: bool = False) -> dict:
     guard = LossGuard("T_F", checkpoint_hint=str(ckpt))
     ti_end = cfg.schedule.ti_steps if mode else 0
     tf_total = cfg.schedule.tf_steps + cfg.schedule.joint_steps
-    total = ti_end + tf_total
     start, elapsed = 0, 0.0
     if resume:
         state = load_checkpoint(ckpt)

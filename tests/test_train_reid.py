@@ -5,7 +5,6 @@ import pytest
 
 from d2rl_lib.cli import main
 from d2rl_lib.config import get_config
-from d2rl_lib.errors import UserError
 from d2rl_lib.runtime import RunDir
 from d2rl_lib.train_reid import run_method
 

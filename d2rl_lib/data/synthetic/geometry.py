@@ -11,7 +11,7 @@ from typing import Tuple
 
 import numpy as np
 
-from .people import BAG, BG, BOTTOM, HAIR, HAT, SHOES, SKIN, TOP, Person
+from .people import BAG, BOTTOM, HAIR, HAT, SHOES, SKIN, TOP, Person
 
 FRONT, BACK, LEFT, RIGHT = range(4)
 OCCLUDER = 8  # label of an occluding object (a bin, a bench, a pole)

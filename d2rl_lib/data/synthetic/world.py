@@ -22,7 +22,7 @@ from scipy.ndimage import gaussian_filter
 from ...errors import UserError
 from ...runtime import load_checkpoint, save_checkpoint
 from ..records import INFRARED, VISIBLE, ImageSet
-from .cameras import CAMERAS, INFRARED_CAMS, VISIBLE_CAMS
+from .cameras import CAMERAS, INFRARED_CAMS
 from .geometry import OCCLUDER, Instant, label_map, random_instant
 from .infrared import hue_table, render_infrared
 from .people import BG, Person, make_person
