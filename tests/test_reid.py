@@ -66,3 +66,23 @@ def test_triplet_positives_include_the_other_modality():
 def test_identity_loss_known_value():
     logits = torch.tensor([[0.0, 0.0]])
     assert identity_loss(logits, torch.tensor([0])).item() == pytest.approx(np.log(2))
+
+
+def test_one_bf16_autocast_step_on_cpu():
+    from d2rl_lib.runtime import autocast
+
+    torch.manual_seed(0)
+    m = T_F(num_classes=4, in_channels=3)
+    opt = torch.optim.SGD(m.parameters(), lr=0.01)
+    x = torch.rand(8, 3, 64, 32) * 2 - 1
+    y = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    before = m.classifier.weight.detach().clone() if hasattr(m, "classifier") else None
+    with autocast(torch.device("cpu"), torch.bfloat16):
+        f, logits = m(x)
+        assert logits.dtype == torch.bfloat16
+        loss = identity_loss(logits, y)
+    loss.float().backward()
+    opt.step()
+    assert torch.isfinite(loss.float())
+    if before is not None:
+        assert not torch.equal(before, m.classifier.weight)
