@@ -139,6 +139,9 @@ class ScheduleConfig:
     """How long each stage runs and what a batch holds (paper Sec. 3.3)."""
 
     ti_steps: int = _opt(300, "T_I pre-training steps (unpaired visible/infrared batches)", min=0)
+    ti_init: str = _opt("", "start T_I from this checkpoint of the T_I stage (`d2rl train "
+                        "--stage ti`, checkpoints/ti_last.pt) instead of pre-training it "
+                        "again; its config's ti section must match")
     tf_steps: int = _opt(300, "T_F training steps before joint training", min=0)
     joint_steps: int = _opt(200, "joint end-to-end steps of T_I and T_F", min=0)
     ti_batch: int = _opt(8, "images per modality in a T_I batch", min=1)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from pathlib import Path
 from typing import Callable, Dict, Tuple
 
 import numpy as np
@@ -29,8 +30,10 @@ from tqdm.auto import tqdm
 
 from .config import Config
 from .data.augment import augment_batch, reid_augment
+from .data.files import batches_of, pixels, score_regdb, step_batches
 from .data.records import INFRARED, VISIBLE, ImageSet, to_signed
 from .data.samplers import CrossModalityPKSampler
+from .data.sysu import load_perm
 from .errors import UserError
 from .evaluate import evaluate_single_modality, evaluate_sysu_like
 from .losses.reid import batch_hard_triplet, identity_loss
@@ -50,8 +53,9 @@ def load_data(cfg: Config) -> Tuple[ImageSet, ImageSet]:
 
         data = load_synthetic(cfg.data)
         return data.train, data.test
-    raise UserError(f"data.dataset={cfg.data.dataset}: training on the real datasets needs their "
-                    f"readers (d2rl_lib/data/sysu.py, regdb.py), which are not in this version yet")
+    from .data.files import load_dataset_files
+
+    return load_dataset_files(cfg.data)                              # files, read lazily
 
 
 def prepare_raw(method: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -133,13 +137,16 @@ class ReIDTrainer:
 @torch.no_grad()
 def extract_features(model: torch.nn.Module, images: torch.Tensor, modality: np.ndarray,
                      prepare: Callable, device: torch.device, batch: int = 256,
-                     flip: bool = False) -> torch.Tensor:
-    """Features [N, D] of uint8 images [N, 3, H, W], with the model in eval mode."""
+                     flip: bool = False, num_workers: int = 0) -> torch.Tensor:
+    """Features [N, D] of uint8 images [N, 3, H, W] (a tensor, or the lazy view of image
+    files from ``data.files.pixels``, read by ``num_workers`` DataLoader workers), with
+    the model in eval mode."""
     model.eval()
     mod = torch.as_tensor(modality)
-    out = []
-    for i in range(0, len(images), batch):
-        x = prepare(images[i:i + batch], mod[i:i + batch]).to(device)
+    out, i = [], 0
+    for chunk in batches_of(images, batch, num_workers):
+        x = prepare(chunk, mod[i:i + len(chunk)]).to(device)
+        i += len(chunk)
         f = model(x)
         if flip:
             f = (f + model(torch.flip(x, dims=[3]))) / 2
@@ -148,11 +155,15 @@ def extract_features(model: torch.nn.Module, images: torch.Tensor, modality: np.
 
 
 def score(model, test: ImageSet, prepare: Callable, cfg: Config, device) -> dict:
-    """The test protocol (IR->V) plus single-modality V->V and IR->IR mAP."""
-    feats = extract_features(model, test.images, test.modality, prepare, device,
-                             flip=cfg.data.flip_test)
+    """The test protocol (IR->V) plus single-modality V->V and IR->IR mAP; on RegDB both
+    directions of the configured trial (see data.files.score_regdb)."""
+    feats = extract_features(model, pixels(test), test.modality, prepare, device,
+                             flip=cfg.data.flip_test, num_workers=cfg.data.num_workers)
+    if cfg.data.dataset == "regdb":
+        return score_regdb(test, feats, cfg.data.flip_test)
+    perm = load_perm(cfg.data.root) if cfg.data.dataset == "sysu" else None
     res = evaluate_sysu_like(test, feats, cfg.data.search_mode, cfg.data.shots, cfg.data.trials,
-                             cfg.data.gallery_sampler, flip_test=cfg.data.flip_test)
+                             cfg.data.gallery_sampler, perm=perm, flip_test=cfg.data.flip_test)
     res["v2v_mAP"] = evaluate_single_modality(test, feats, VISIBLE)["mAP"]
     res["i2i_mAP"] = evaluate_single_modality(test, feats, INFRARED)["mAP"]
     return res
@@ -195,6 +206,27 @@ def joint_step(ti, trainer: "ReIDTrainer", raw: torch.Tensor, modality: torch.Te
     trainer.optim.step()
     trainer.sched.step()
     return held
+
+
+def load_ti_init(ti, cfg: Config) -> None:
+    """Load the T_I stage checkpoint ``cfg.schedule.ti_init`` into ``ti`` (models and
+    optimisers), refusing one whose ``ti`` settings differ from ``cfg.ti``."""
+    path = Path(cfg.schedule.ti_init)
+    if not path.is_file():
+        raise UserError(f"schedule.ti_init={str(path)!r}: no such file; give the "
+                        f"checkpoints/ti_last.pt written by `d2rl train --stage ti --out DIR`")
+    state = load_checkpoint(path)
+    if "trainer" not in state or "t_i" not in state.get("trainer", {}):
+        raise UserError(f"{path} is not a T_I stage checkpoint (no trainer.t_i); give the "
+                        f"checkpoints/ti_last.pt written by `d2rl train --stage ti`")
+    theirs = state.get("config", {}).get("ti", {})
+    mine = cfg.to_dict()["ti"]
+    diff = sorted(k for k in mine if theirs.get(k) != mine[k])
+    if diff:
+        raise UserError(f"{path} was trained with other T_I settings ("
+                        + ", ".join(f"ti.{k}: {theirs.get(k)!r} there, {mine[k]!r} here" for k in diff)
+                        + "); use the same ti.* settings or train T_I again")
+    ti.load_state_dict(state["trainer"])
 
 
 def run_method(cfg: Config, run_dir: RunDir, resume: bool = False) -> dict:
@@ -243,6 +275,9 @@ def run_method(cfg: Config, run_dir: RunDir, resume: bool = False) -> dict:
             state["ti"] = ti.state_dict()
         save_checkpoint(state, ckpt)
 
+    if ti is not None and cfg.schedule.ti_init and start < ti_end:  # phase 1 done elsewhere
+        load_ti_init(ti, cfg)
+        start = ti_end
     if ti is not None and start < ti_end:                            # phase 1: T_I warm-up
         batches = UnpairedBatches(train, cfg.schedule.ti_batch, cfg.runtime.seed)
         train_ti_steps(ti, batches, start, ti_end, run_dir, cfg, desc=f"T_I ({cfg.method})",
@@ -250,23 +285,24 @@ def run_method(cfg: Config, run_dir: RunDir, resume: bool = False) -> dict:
         start = ti_end
     labels_all = torch.as_tensor(train.labels)
     raw_prepare = prepare_raw("baseline")
-    bar = tqdm(range(start - ti_end, tf_total), desc=f"T_F ({cfg.method})", initial=start - ti_end,
+    tf_batches = step_batches(train, sampler.batch, start - ti_end, tf_total, cfg.data.num_workers,
+                           cfg.runtime.seed)                          # (step, idx, uint8 images)
+    bar = tqdm(tf_batches, desc=f"T_F ({cfg.method})", initial=start - ti_end,
                total=tf_total, leave=False, mininterval=2.0)
-    for step in bar:                                                  # phases 2 and 3
-        idx = sampler.batch(step)
+    for step, idx, images in bar:                                     # phases 2 and 3
         mod = torch.as_tensor(train.modality[idx])
         labels = labels_all[idx].to(device)
         if cfg.method == "d2rl" and step >= cfg.schedule.tf_steps:
-            raw = augment_batch(raw_prepare(train.images[idx], mod), aug).to(device)
+            raw = augment_batch(raw_prepare(images, mod), aug).to(device)
             out = joint_step(ti, trainer, raw, mod, labels)
         elif mode:
-            raw = augment_batch(raw_prepare(train.images[idx], mod), aug).to(device)
+            raw = augment_batch(raw_prepare(images, mod), aug).to(device)
             with torch.no_grad():
                 ti.t_i.eval()
                 x = unify(ti.t_i, raw, mod, mode)
             out = trainer.step(x, labels)
         else:
-            x = augment_batch(prepare(train.images[idx], mod), aug)
+            x = augment_batch(prepare(images, mod), aug)
             out = trainer.step(x.to(device), labels)
         vals = guard.check(step, {k: out[k] for k in ("reid", "id", "triplet")})
         if (step + 1) % cfg.schedule.log_every == 0:
@@ -280,6 +316,7 @@ def run_method(cfg: Config, run_dir: RunDir, resume: bool = False) -> dict:
     metrics = score(trainer.model, test, prepare, cfg, device)
     metrics.update({"method": cfg.method, "preset": cfg.preset, "seed": cfg.runtime.seed,
                     "train_seconds": round(train_seconds, 1), "ti_steps": ti_end,
+                    "ti_init": cfg.schedule.ti_init or None,
                     "tf_steps": tf_total, "joint_steps": cfg.schedule.joint_steps if cfg.method == "d2rl" else 0})
     if ti is not None and test.paired is not None and test.masks is not None:
         from .fidelity import translation_fidelity

@@ -92,3 +92,31 @@ def test_gradients_reach_the_generators_only_in_joint_training():
     tf.losses(x, labels)["reid"].backward()
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in ti.t_i.G_i.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(before, ti.t_i.G_i.parameters()))
+
+
+def test_ti_init_starts_from_the_t_i_stage_and_checks_its_settings(tmp_path):
+    import torch
+
+    from d2rl_lib.errors import UserError
+    from d2rl_lib.runtime import load_checkpoint
+    from d2rl_lib.train_ti import run_ti
+
+    stage = RunDir.create(tmp_path / "ti")
+    run_ti(get_config("synthetic-ci", TI_TINY + ["schedule.ti_steps=2", "schedule.sample_every=0"]), stage)
+    ckpt = stage.checkpoints / "ti_last.pt"
+    frozen = RunDir.create(tmp_path / "frozen")
+    cfg = get_config("synthetic-ci", TI_TINY + ["method=d2rl-frozen", "schedule.ti_steps=2",
+                                                "schedule.tf_steps=1", "schedule.joint_steps=0",
+                                                f"schedule.ti_init={ckpt}"])
+    run_method(cfg, frozen)
+    theirs = load_checkpoint(ckpt)["trainer"]["t_i"]
+    mine = load_checkpoint(frozen.checkpoints / "last.pt")["ti"]["t_i"]
+    assert all(torch.equal(theirs[k], mine[k]) for k in theirs)      # frozen: T_I unchanged
+    assert "T_I step" not in frozen.log.read_text()                  # and not trained again
+    bad = get_config("synthetic-ci", TI_TINY + ["method=d2rl-frozen", "ti.n_res=2",
+                                                f"schedule.ti_init={ckpt}"])
+    with pytest.raises(UserError, match="ti.n_res"):
+        run_method(bad, RunDir.create(tmp_path / "bad"))
+    with pytest.raises(UserError, match="no such file"):
+        run_method(get_config("synthetic-ci", TI_TINY + ["method=d2rl", "schedule.ti_init=nope.pt"]),
+                   RunDir.create(tmp_path / "none"))
