@@ -1,15 +1,31 @@
-"""What every notebook's setup cell calls: the profile, seeds, figures.
+"""What the notebooks call: the profile, a cache of trained models, figures, widgets.
 
 A notebook runs in the profile named by the environment variable
 ``D2RL_PRESET`` (``synthetic-classroom`` unless set; ``make test`` sets
 ``synthetic-ci`` for nbval). Figures are saved as PNG into ``figures/`` at the
 project root, so the README can show them.
+
+Training is the only expensive thing the notebooks do, so every trained model
+goes through a cache: :func:`trained_ti` (T_I, notebooks 02-04) and
+:func:`trained` (a whole re-ID method, notebooks 01 and 05) train into
+``runs/notebooks/<preset>-seed<seed>/<name>/`` on first use and load from there
+afterwards, as long as the saved ``config.json`` matches the requested config.
+Re-running a notebook, or running the next one, reuses what is there; a changed
+config trains again into the same folder (nothing is duplicated). Delete
+``runs/notebooks/`` to start from scratch.
 """
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+import torch
 
 from .config import Config, get_config
 from .runtime import seed_everything
@@ -17,17 +33,33 @@ from .runtime import seed_everything
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIGURES = PROJECT_ROOT / "figures"
 RESULTS = PROJECT_ROOT / "results"
+RUNS = PROJECT_ROOT / "runs" / "notebooks"
+
+# Config keys that do not change what a run learns: a cached run that differs from
+# the requested config only in these is still valid.
+NEUTRAL_KEYS = ("runtime.threads", "runtime.out_dir", "runtime.device", "schedule.ti_init",
+                "schedule.log_every", "schedule.sample_every", "schedule.checkpoint_every",
+                "data.num_workers")
+
+# The paper's published numbers (Wang et al., CVPR 2019, Tables 1-2, as copied into
+# later papers' tables): these are citations, the only numbers not computed here.
+PAPER_RESULTS = {
+    "SYSU-MM01 all-search single-shot": {"rank1": 28.9, "rank10": 70.6, "rank20": 82.4, "mAP": 29.2},
+    "RegDB visible->thermal": {"rank1": 43.4, "rank10": 66.1, "rank20": 76.3, "mAP": 44.1},
+}
 
 
 def setup(overrides: Iterable[str] = (), seed: int | None = None) -> Config:
     """Resolve the profile's config (``D2RL_PRESET`` + ``overrides``) and seed everything."""
     preset = os.environ.get("D2RL_PRESET", "synthetic-classroom")
     cfg = get_config(preset, list(overrides))
-    seed_everything(cfg.runtime.seed if seed is None else seed)
+    if seed is not None:
+        cfg.runtime.seed = seed
+    seed_everything(cfg.runtime.seed)
     try:
         import matplotlib.pyplot as plt
 
-        plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "savefig.bbox": "tight"})
+        plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 110, "savefig.bbox": "tight"})
     except ImportError:  # plotting is optional for library users
         pass
     return cfg
@@ -38,4 +70,337 @@ def save_figure(fig, name: str) -> Path:
     FIGURES.mkdir(parents=True, exist_ok=True)
     path = FIGURES / f"{name}.png"
     fig.savefig(path)
+    return path
+
+
+# -- the cache of trained models ------------------------------------------------------
+def run_root(cfg: Config) -> Path:
+    """``runs/notebooks/<preset>-seed<seed>``: where this profile's models live."""
+    return RUNS / f"{cfg.preset}-seed{cfg.runtime.seed}"
+
+
+def _flat(d: dict, prefix: str = "") -> Dict[str, object]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def config_differences(saved: dict, cfg: Config) -> List[str]:
+    """Keys whose value in the saved config dict differs from ``cfg`` (neutral keys ignored)."""
+    a, b = _flat(saved), _flat(cfg.to_dict())
+    return sorted(k for k in set(a) | set(b) if k not in NEUTRAL_KEYS and a.get(k) != b.get(k))
+
+
+def _cached(root: Path, cfg: Config, done: Sequence[str]) -> bool:
+    """True when ``root`` holds a finished run (every file in ``done``) of the same config."""
+    if not all((root / f).is_file() for f in ("config.json", *done)):
+        return False
+    try:
+        saved = json.loads((root / "config.json").read_text())
+    except json.JSONDecodeError:
+        return False
+    return not config_differences(saved, cfg)
+
+
+def _fresh_run_dir(root: Path):
+    from .runtime import RunDir
+
+    if root.exists():
+        shutil.rmtree(root)                        # an unfinished or outdated run
+    return RunDir.create(root)
+
+
+@dataclass
+class TIRun:
+    """A trained T_I and what its training measured."""
+
+    t_i: torch.nn.Module                 # E_v, E_i, G_v, G_i, D_v, D_i, in eval mode
+    root: Path                           # the run folder
+    checkpoint: Path                     # checkpoints/ti_last.pt (what schedule.ti_init takes)
+    metrics: dict                        # ti_metrics.json: steps, seconds, loss history
+    fidelity: dict                       # translation.json: the hidden-pair measures
+    cached: bool                         # loaded from the cache (True) or trained now (False)
+
+
+def trained_ti(cfg: Config, name: str = "ti", quiet: bool = False) -> TIRun:
+    """T_I trained for ``cfg.schedule.ti_steps`` steps, from the cache or trained now."""
+    from .models.translation import T_I
+    from .runtime import load_checkpoint
+
+    root = run_root(cfg) / name
+    ckpt = root / "checkpoints" / "ti_last.pt"
+    cached = _cached(root, cfg, ("ti_metrics.json", "checkpoints/ti_last.pt"))
+    if not cached:
+        from .train_ti import run_ti
+
+        run_dir = _fresh_run_dir(root)
+        cfg.save(run_dir.config)
+        t0 = time.perf_counter()
+        run_ti(cfg, run_dir)
+        if not quiet:
+            print(f"trained T_I ({cfg.schedule.ti_steps} steps) in {time.perf_counter() - t0:.0f} s "
+                  f"-> {_rel(root)}")
+    elif not quiet:
+        print(f"T_I loaded from {_rel(root)} (delete the folder to train again)")
+    state = load_checkpoint(ckpt)
+    t_i = T_I(cfg.ti)
+    t_i.load_state_dict(state["trainer"]["t_i"])
+    t_i.eval()
+    fid_path = root / "translation.json"
+    return TIRun(t_i=t_i, root=root, checkpoint=ckpt,
+                 metrics=json.loads((root / "ti_metrics.json").read_text()),
+                 fidelity=json.loads(fid_path.read_text()) if fid_path.is_file() else {},
+                 cached=cached)
+
+
+@dataclass
+class MethodRun:
+    """A trained re-ID method: its T_F (and T_I), its input transform, its numbers."""
+
+    method: str
+    model: torch.nn.Module               # T_F in eval mode: images -> features [N, D]
+    prepare: Callable                    # uint8 images [N, 3, H, W], modality [N] -> network input
+    t_i: Optional[torch.nn.Module]       # the T_I it used (None for baseline / grayscale)
+    metrics: dict                        # metrics.json: the test protocol's numbers
+    root: Path
+    cached: bool
+    extra: dict = field(default_factory=dict)
+
+
+def method_config(cfg: Config, method: str) -> Config:
+    """``cfg`` with ``method`` set; methods with T_I start from the cached T_I
+    (``schedule.ti_init``) when the library supports it, instead of training it again."""
+    from .train_reid import TI_MODES
+
+    c = Config.from_dict(cfg.to_dict())
+    c.method = method
+    if method in TI_MODES and hasattr(c.schedule, "ti_init") and c.schedule.ti_steps > 0:
+        c.schedule.ti_init = str(trained_ti(cfg, quiet=True).checkpoint)
+    return c
+
+
+def trained(cfg: Config, method: str, quiet: bool = False) -> MethodRun:
+    """``method`` (baseline, grayscale, unify-ir, unify-visible, d2rl, d2rl-frozen)
+    trained and scored with ``cfg``, from the cache or trained now."""
+    from .models.embedding import T_F
+    from .models.translation import T_I
+    from .runtime import load_checkpoint
+    from .train_reid import TI_MODES, prepare_raw, prepare_unified, run_method
+
+    c = method_config(cfg, method)
+    root = run_root(cfg) / method
+    cached = _cached(root, c, ("metrics.json", "checkpoints/last.pt"))
+    if not cached:
+        run_dir = _fresh_run_dir(root)
+        c.save(run_dir.config)
+        t0 = time.perf_counter()
+        run_method(c, run_dir)
+        if not quiet:
+            print(f"trained {method} in {time.perf_counter() - t0:.0f} s -> {_rel(root)}")
+    elif not quiet:
+        print(f"{method} loaded from {_rel(root)} (delete the folder to train again)")
+    state = load_checkpoint(root / "checkpoints" / "last.pt")
+    model = T_F(state["num_classes"], state["in_channels"], c.tf.arch, c.tf.last_stride, "")
+    model.load_state_dict(state["trainer"]["model"])
+    model.eval()
+    t_i = None
+    if method in TI_MODES:
+        t_i = T_I(c.ti)
+        t_i.load_state_dict(state["ti"]["t_i"])
+        t_i.eval()
+        prepare = prepare_unified(t_i, TI_MODES[method])
+    else:
+        prepare = prepare_raw(method)
+    return MethodRun(method=method, model=model, prepare=prepare, t_i=t_i,
+                     metrics=json.loads((root / "metrics.json").read_text()), root=root, cached=cached)
+
+
+def _rel(p: Path) -> str:
+    try:
+        return str(p.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(p)
+
+
+# -- features and tables ---------------------------------------------------------------
+@torch.no_grad()
+def features(run: MethodRun, images: torch.Tensor, modality: np.ndarray) -> torch.Tensor:
+    """T_F features [N, D] of uint8 images [N, 3, H, W] (retrieval features, post-BN)."""
+    from .train_reid import extract_features
+
+    return extract_features(run.model, images, modality, run.prepare, torch.device("cpu"))
+
+
+@torch.no_grad()
+def unified_images(t_i: torch.nn.Module, images: torch.Tensor, modality: np.ndarray,
+                   mode: str = "multi-spectral", batch: int = 256) -> torch.Tensor:
+    """uint8 images [N, 3, H, W] -> unified images [N, 4 or 3, H, W] in [-1, 1]."""
+    from .data.records import to_signed
+    from .models.unify import unify
+
+    t_i.eval()
+    mod = torch.as_tensor(modality)
+    return torch.cat([unify(t_i, to_signed(images[i:i + batch]), mod[i:i + batch], mode)
+                      for i in range(0, len(images), batch)])
+
+
+SCORE_KEYS = {"rank1": "IR→V rank-1", "mAP": "IR→V mAP", "mINP": "IR→V mINP",
+              "v2v_mAP": "V→V mAP", "i2i_mAP": "IR→IR mAP"}
+
+
+def score_rows(metrics: Dict[str, dict], keys: Dict[str, str] = SCORE_KEYS) -> List[dict]:
+    """One row per method: ``{"method": name, <label>: value rounded to 0.1, ...}``."""
+    rows = []
+    for name, m in metrics.items():
+        row = {"method": name}
+        for k, label in keys.items():
+            v = m.get(k)
+            row[label] = None if v is None else round(float(v), 1)
+        rows.append(row)
+    return rows
+
+
+def compare(a: float, b: float, tolerance: float = 1.0) -> str:
+    """How ``a`` stands against ``b`` in words, treating differences within
+    ``tolerance`` as a tie: 'above', 'below' or 'level with'."""
+    if a > b + tolerance:
+        return "above"
+    if a < b - tolerance:
+        return "below"
+    return "level with"
+
+
+def decisions(path: Path | None = None) -> List[dict]:
+    """The rows of DECISIONS.md's table: ``{"item", "paper says", "we chose", "why"}``."""
+    text = (path or PROJECT_ROOT / "DECISIONS.md").read_text()
+    rows = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or len(cells) < 4 or set(cells[0]) <= {"-", " ", ":"}:
+            continue
+        if cells[0].lower() == "item":
+            continue
+        rows.append({"item": cells[0], "paper says": cells[1], "we chose": cells[2],
+                     "why": " | ".join(cells[3:])})
+    return rows
+
+
+# -- images for the T_I notebooks -----------------------------------------------------------
+def pick(images_of, pid: int, cam: int, index: int = 0) -> int:
+    """Index in the ImageSet ``images_of`` of image ``index`` of identity ``pid`` in ``cam``."""
+    idx = np.flatnonzero((images_of.pids == pid) & (images_of.cams == cam))
+    if len(idx) == 0:
+        raise ValueError(f"no image of identity {pid} in camera {cam}")
+    return int(idx[min(index, len(idx) - 1)])
+
+
+@torch.no_grad()
+def translation_rows(t_i: torch.nn.Module, data, pid: int, vis_cam: int = 1, ir_cam: int = 3,
+                     index: int = 0) -> List[List[torch.Tensor]]:
+    """Two rows of uint8-able images for one identity:
+    visible x, G_i(E_v(x)), x's true infrared twin, G_v(E_i(G_i(E_v(x)))) (the cycle);
+    infrared y, G_v(E_i(y)), y's true visible twin, the cycle of y."""
+    from .data.records import to_signed, to_uint8
+
+    t_i.eval()
+    iv, ii = pick(data, pid, vis_cam, index), pick(data, pid, ir_cam, index)
+    x = to_signed(data.images[iv:iv + 1])                     # [1, 3, H, W]
+    y = to_signed(data.images[ii:ii + 1, :1])                 # [1, 1, H, W]
+    x_vi, y_iv = t_i.v2i(x), t_i.i2v(y)
+    three = lambda a: to_uint8(a.expand(-1, 3, -1, -1))[0]    # noqa: E731 - [1, C, H, W] -> [3, H, W]
+    twin = lambda i: data.paired[i] if data.paired is not None else torch.zeros_like(data.images[i])  # noqa: E731
+    row_v = [three(x), three(x_vi), twin(iv), three(t_i.i2v(x_vi))]
+    row_i = [three(y), three(y_iv), twin(ii), three(t_i.v2i(y_iv))]
+    return [row_v, row_i]
+
+
+TRANSLATION_COLUMNS = ["input", "translated", "true twin (hidden)", "cycle"]
+
+
+@torch.no_grad()
+def reconstruct(t_i: torch.nn.Module, images: torch.Tensor, infrared: bool) -> torch.Tensor:
+    """G(E(image)) within one modality: uint8 [N, 3, H, W] -> float [N, C, H, W] in [-1, 1]."""
+    from .data.records import to_signed
+
+    t_i.eval()
+    x = to_signed(images[:, :1] if infrared else images)
+    mu, _ = t_i.encode(x, infrared)
+    return t_i.decode(mu, infrared)
+
+
+@torch.no_grad()
+def latent_walk(t_i: torch.nn.Module, start: torch.Tensor, end: torch.Tensor, start_ir: bool,
+                end_ir: bool, steps: int = 7) -> Dict[str, torch.Tensor]:
+    """Encode two uint8 images [3, H, W] (each with its own encoder) and decode the
+    straight line between their codes, z_t = (1 - t) z_start + t z_end, with both
+    generators. Returns ``{"t": [steps], "visible": [steps, 3, H, W], "infrared":
+    [steps, 1, H, W]}`` in [-1, 1]."""
+    from .data.records import to_signed
+
+    t_i.eval()
+    codes = []
+    for img, ir in ((start, start_ir), (end, end_ir)):
+        x = to_signed(img[None, :1] if ir else img[None])
+        codes.append(t_i.encode(x, ir)[0])                    # [1, 4c, H/2, W/2]
+    ts = torch.linspace(0, 1, steps)
+    z = torch.cat([(1 - t) * codes[0] + t * codes[1] for t in ts])
+    return {"t": ts, "visible": t_i.decode(z, False), "infrared": t_i.decode(z, True)}
+
+
+# -- widgets that degrade to a static figure ---------------------------------------------
+def explore(draw: Callable[..., object], controls: Dict[str, object], **defaults):
+    """Show ``draw(**defaults)`` as a static figure, always; then, if ipywidgets is
+    installed, add one widget per entry of ``controls`` (anything
+    ``ipywidgets.interactive`` accepts: a list of options, a (min, max, step)
+    tuple, ...) that redraws into an output area when moved.
+
+    Without a widget frontend (papermill, nbval, a rendered notebook on the web) the
+    static figure is what the reader sees; the widget costs nothing until it is
+    moved, because nothing is redrawn before that.
+    Returns the static figure (and the widget box, or None)."""
+    import matplotlib.pyplot as plt
+
+    fig = draw(**defaults)
+    plt.show()
+    try:
+        import ipywidgets as w
+        from IPython.display import display
+    except ImportError:
+        return fig, None
+    boxes = w.interactive(lambda **kw: None, **controls).children[:-1]   # the controls alone
+    for b in boxes:
+        if b.description in defaults:
+            b.value = defaults[b.description]
+    out = w.Output()
+
+    def redraw(_change=None):
+        with out:
+            out.clear_output(wait=True)
+            draw(**{b.description: b.value for b in boxes})
+            plt.show()
+
+    for b in boxes:
+        b.observe(redraw, names="value")
+    box = w.VBox([w.HBox(list(boxes)), out])
+    display(box)
+    return fig, box
+
+
+def clean_notebook(path: str | Path) -> Path:
+    """Drop run-specific metadata that papermill writes (timings, papermill block,
+    widget state), keeping outputs and execution counts. Returns the path."""
+    import nbformat
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata = {k: v for k, v in nb.metadata.items() if k in ("kernelspec", "language_info")}
+    for cell in nb.cells:
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k in ("tags",)}
+        if cell.metadata.get("tags") == []:
+            del cell.metadata["tags"]
+    nbformat.write(nb, path)
     return path

@@ -1,0 +1,166 @@
+"""The notebooks' helpers: the model cache, tables, T_I image helpers, widgets, cleaning."""
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from d2rl_lib import notebook as nbh  # noqa: E402
+from d2rl_lib.config import get_config  # noqa: E402
+from d2rl_lib.data.synthetic import load_synthetic  # noqa: E402
+from d2rl_lib.models.translation import T_I  # noqa: E402
+
+TINY = ["data.train_ids=4", "data.test_ids=2", "data.images_per_camera=2", "data.trials=1",
+        "schedule.ti_batch=2", "schedule.batch_ids=2", "schedule.batch_images=1",
+        "schedule.ti_steps=2", "schedule.tf_steps=2", "schedule.joint_steps=1",
+        "schedule.checkpoint_every=0", "schedule.sample_every=0",
+        "ti.channels=4", "ti.disc_channels=4", "ti.n_res=0", "tf.arch=resnet18", "runtime.device=cpu"]
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(nbh, "RUNS", tmp_path / "runs")
+    return tmp_path / "runs"
+
+
+def test_setup_reads_the_profile_from_the_environment(monkeypatch):
+    monkeypatch.setenv("D2RL_PRESET", "synthetic-ci")
+    cfg = nbh.setup(["schedule.tf_steps=7"], seed=3)
+    assert (cfg.preset, cfg.schedule.tf_steps, cfg.runtime.seed) == ("synthetic-ci", 7, 3)
+    assert nbh.run_root(cfg).name == "synthetic-ci-seed3"
+
+
+def test_config_differences_ignore_neutral_keys():
+    cfg = get_config("synthetic-ci")
+    saved = cfg.to_dict()
+    saved["runtime"]["threads"] = 1
+    saved["schedule"]["log_every"] = 5
+    assert nbh.config_differences(saved, cfg) == []
+    saved["schedule"]["tf_steps"] += 1
+    saved["ti"]["channels"] = 8
+    assert nbh.config_differences(saved, cfg) == ["schedule.tf_steps", "ti.channels"]
+
+
+def test_trained_ti_trains_once_then_loads(runs):
+    cfg = get_config("synthetic-ci", TINY)
+    first = nbh.trained_ti(cfg, quiet=True)
+    assert not first.cached and first.checkpoint.is_file() and first.metrics["steps"] == 2
+    assert "v2i_corr" in first.fidelity
+    second = nbh.trained_ti(cfg, quiet=True)
+    assert second.cached and second.root == first.root
+    for (k, a), b in zip(first.t_i.state_dict().items(), second.t_i.state_dict().values()):
+        assert torch.equal(a, b), k
+    # another T_I setting is another model: trained again, into the same folder
+    other = get_config("synthetic-ci", TINY + ["ti.w_gan=0.5"])
+    third = nbh.trained_ti(other, quiet=True)
+    assert not third.cached and third.root == first.root
+    assert json.loads((third.root / "config.json").read_text())["ti"]["w_gan"] == 0.5
+
+
+def test_trained_method_reuses_cached_ti_and_itself(runs):
+    cfg = get_config("synthetic-ci", TINY)
+    run = nbh.trained(cfg, "d2rl", quiet=True)
+    assert not run.cached and run.t_i is not None
+    saved = json.loads((run.root / "config.json").read_text())
+    if "ti_init" in saved["schedule"]:   # the library can start T_I from the cached stage
+        assert saved["schedule"]["ti_init"].endswith("ti_last.pt")
+        assert (runs / "synthetic-ci-seed0" / "ti" / "checkpoints" / "ti_last.pt").is_file()
+    again = nbh.trained(cfg, "d2rl", quiet=True)
+    assert again.cached and again.metrics == run.metrics
+    test = load_synthetic(cfg.data).test
+    f1 = nbh.features(run, test.images, test.modality)
+    f2 = nbh.features(again, test.images, test.modality)
+    assert f1.shape == (len(test), run.model.feat_dim) and torch.allclose(f1, f2)
+    base = nbh.trained(cfg, "baseline", quiet=True)
+    assert base.t_i is None and base.model.in_channels == 3 and run.model.in_channels == 4
+
+
+def test_unfinished_run_is_trained_again(runs):
+    cfg = get_config("synthetic-ci", TINY)
+    run = nbh.trained(cfg, "baseline", quiet=True)
+    (run.root / "metrics.json").unlink()
+    assert not nbh.trained(cfg, "baseline", quiet=True).cached
+
+
+def _tiny_ti():
+    torch.manual_seed(0)
+    return T_I(get_config("synthetic-ci", TINY).ti).eval()
+
+
+def test_latent_walk_ends_at_the_reconstructions():
+    cfg = get_config("synthetic-ci", TINY)
+    test = load_synthetic(cfg.data).test
+    t_i = _tiny_ti()
+    a, b = nbh.pick(test, test.pids[0], 1), nbh.pick(test, test.pids[-1], 3)
+    walk = nbh.latent_walk(t_i, test.images[a], test.images[b], False, True, steps=5)
+    assert walk["visible"].shape == (5, 3, 64, 32) and walk["infrared"].shape == (5, 1, 64, 32)
+    assert torch.allclose(walk["visible"][0], nbh.reconstruct(t_i, test.images[a:a + 1], False)[0], atol=1e-5)
+    assert torch.allclose(walk["infrared"][-1], nbh.reconstruct(t_i, test.images[b:b + 1], True)[0], atol=1e-5)
+
+
+def test_translation_rows_and_unified_images():
+    cfg = get_config("synthetic-ci", TINY)
+    test = load_synthetic(cfg.data).test
+    t_i = _tiny_ti()
+    rows = nbh.translation_rows(t_i, test, int(test.pids[0]))
+    assert len(rows) == 2 and all(len(r) == len(nbh.TRANSLATION_COLUMNS) for r in rows)
+    assert all(img.shape == (3, 64, 32) and img.dtype == torch.uint8 for r in rows for img in r)
+    i = nbh.pick(test, int(test.pids[0]), 1)
+    assert torch.equal(rows[0][2], test.paired[i])            # the hidden twin, untouched
+    u = nbh.unified_images(t_i, test.images[:10], test.modality[:10])
+    assert u.shape == (10, 4, 64, 32)
+    with pytest.raises(ValueError):
+        nbh.pick(test, 10_000, 1)
+
+
+def test_tables_and_words():
+    rows = nbh.score_rows({"a": {"rank1": 12.345, "mAP": 20.0}})
+    assert rows[0]["method"] == "a" and rows[0]["IR→V rank-1"] == 12.3 and rows[0]["V→V mAP"] is None
+    assert nbh.compare(12.0, 10.0) == "above" and nbh.compare(9.0, 10.5) == "below"
+    assert nbh.compare(10.4, 10.0) == "level with"
+    d = nbh.decisions()
+    assert len(d) > 10 and {"item", "paper says", "we chose", "why"} <= set(d[0])
+    assert not any(r["item"].lower() == "item" or set(r["item"]) <= {"-"} for r in d)
+
+
+def test_explore_draws_the_static_figure_once():
+    import matplotlib.pyplot as plt
+
+    calls = []
+
+    def draw(k=1, name="a"):
+        calls.append((k, name))
+        fig, ax = plt.subplots()
+        ax.plot([0, k])
+        return fig
+
+    fig, box = nbh.explore(draw, {"k": (1, 5, 1), "name": ["a", "b"]}, k=2, name="b")
+    assert calls == [(2, "b")] and fig is not None
+    if box is not None:                      # moving a control redraws with its value
+        box.children[0].children[0].value = 4
+        assert calls[-1] == (4, "b")
+    plt.close("all")
+
+
+def test_clean_notebook_keeps_outputs_and_counts(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"duration": 1.0}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = nbformat.v4.new_code_cell("1 + 1", execution_count=3,
+                                     outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "2"},
+                                                                     execution_count=3)])
+    cell.metadata["papermill"] = {"duration": 0.1}
+    cell.metadata["execution"] = {"iopub.status.busy": "now"}
+    cell.metadata["tags"] = []
+    nb.cells.append(cell)
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    nbh.clean_notebook(path)
+    out = nbformat.read(path, as_version=4)
+    assert set(out.metadata) == {"kernelspec"} and out.cells[0].metadata == {}
+    assert out.cells[0].execution_count == 3 and out.cells[0].outputs[0]["data"]["text/plain"] == "2"
