@@ -1,7 +1,7 @@
 """The ``d2rl`` command line (also ``python -m d2rl_lib``).
 
 Thin on purpose: each group lives in its own module (``data``, ``train``,
-``evaluate``, ``bench``, ``config``, ``demo``) and calls the library. A
+``evaluate``, ``gap``, ``bench``, ``config``, ``demo``) and calls the library. A
 :class:`~d2rl_lib.errors.UserError` is printed as one line ``d2rl: error: ...``
 with exit status 2, never as a traceback.
 """
@@ -13,9 +13,9 @@ from typing import List, Optional
 
 from .. import __version__
 from ..errors import DivergenceError, UserError
-from . import bench, config_cmd, data, demo, evaluate, train
+from . import bench, config_cmd, data, demo, evaluate, gap, train
 
-GROUPS = (config_cmd, data, train, evaluate, bench, demo)
+GROUPS = (config_cmd, data, train, evaluate, gap, bench, demo)
 
 
 class _Parser(argparse.ArgumentParser):

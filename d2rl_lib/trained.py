@@ -1,0 +1,162 @@
+"""A trained run, loaded back for evaluation and analysis (notebooks 01, 04 and 05).
+
+``d2rl train`` writes ``<run>/checkpoints/last.pt`` (see ``train_reid.run_method``).
+:func:`load_run` rebuilds from it, with ``weights_only=True`` (no code is ever run
+from a checkpoint):
+
+- the resolved configuration (``cfg``),
+- T_F, the re-ID network (paper Sec. 3.2), in eval mode,
+- T_I, the image-level network (paper Sec. 3.1), in eval mode, for the methods
+  that have one (``unify-ir``, ``unify-visible``, ``d2rl``, ``d2rl-frozen``),
+- ``prepare``: the method's input transform, uint8 images [B, 3, H, W] + modality
+  [B] -> float images [B, C, H, W] in [-1, 1] that T_F takes (raw, grey-converted
+  or unified by T_I),
+- the run's ``metrics.json``, when there is one.
+
+    run = load_run("runs/demo-synthetic-classroom/d2rl")
+    feats = extract_features(run.t_f, test.images, test.modality, run.prepare, run.device)
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import torch
+
+from .config import Config, ConfigError
+from .errors import UserError
+from .models.embedding import T_F
+from .models.translation import T_I
+from .runtime import choose_device, load_checkpoint
+from .train_reid import RAW_METHODS, TI_MODES, prepare_raw, prepare_unified
+
+REQUIRED_KEYS = ("trainer", "config", "num_classes", "in_channels")
+
+
+@dataclass
+class TrainedRun:
+    """One trained method, ready to be evaluated. See the module docstring."""
+
+    cfg: Config
+    t_f: T_F                                   # eval mode
+    t_i: Optional[T_I]                         # eval mode; None for baseline / grayscale
+    prepare: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    metrics: Optional[dict]                    # metrics.json of the run, if present
+    checkpoint: Path
+    step: int                                  # training steps done (T_I warm-up included)
+    seconds: Optional[float]                   # training time recorded in the checkpoint
+    device: torch.device
+
+    @property
+    def method(self) -> str:
+        return self.cfg.method
+
+    @property
+    def complete(self) -> bool:
+        """False when ``last.pt`` is an intermediate checkpoint of an unfinished run."""
+        s = self.cfg.schedule
+        ti = s.ti_steps if self.t_i is not None else 0
+        return self.step >= ti + s.tf_steps + s.joint_steps
+
+    @property
+    def root(self) -> Path:
+        """The run folder (the checkpoint's grandparent)."""
+        return self.checkpoint.parent.parent
+
+
+def find_checkpoint(path: str | Path) -> Path:
+    """``path`` is a run folder (-> its ``checkpoints/last.pt``) or a checkpoint file."""
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{p} does not exist; give a run folder written by `d2rl train` "
+                        f"or its checkpoints/last.pt")
+    if p.is_file():
+        return p
+    ckpt = p / "checkpoints" / "last.pt"
+    if ckpt.is_file():
+        return ckpt
+    if (p / "last.pt").is_file():                       # the checkpoints/ folder itself
+        return p / "last.pt"
+    if (p / "checkpoints" / "ti_last.pt").is_file():
+        raise UserError(f"{p} holds only a T_I checkpoint (`d2rl train --stage ti`); evaluating "
+                        f"needs a whole method: d2rl train --set method=... --out DIR")
+    raise UserError(f"{p} is not a d2rl run: no checkpoints/last.pt inside (train one with "
+                    f"`d2rl train --out {p}`)")
+
+
+def load_run(path: str | Path, device: str | torch.device = "cpu") -> TrainedRun:
+    """Rebuild the config, T_F and (if the method has one) T_I of a run folder or
+    checkpoint file, in eval mode on ``device``. See the module docstring."""
+    ckpt = find_checkpoint(path)
+    dev = device if isinstance(device, torch.device) else choose_device(device)
+    state = load_checkpoint(ckpt, map_location=dev)
+    if not isinstance(state, dict) or any(k not in state for k in REQUIRED_KEYS):
+        found = sorted(state) if isinstance(state, dict) else type(state).__name__
+        hint = (" (a T_I-only checkpoint of `d2rl train --stage ti`)"
+                if isinstance(state, dict) and "trainer" in state and "num_classes" not in state else "")
+        raise UserError(f"{ckpt} is not a checkpoint of a d2rl method run{hint}: it needs the keys "
+                        f"{', '.join(REQUIRED_KEYS)}, it has {found}")
+    try:
+        cfg = Config.from_dict(state["config"])
+    except ConfigError as e:
+        raise UserError(f"{ckpt}: its stored configuration is not valid here: {e}") from None
+    mode = TI_MODES.get(cfg.method)
+    if mode is None and cfg.method not in RAW_METHODS:
+        raise UserError(f"{ckpt}: unknown method {cfg.method!r} in its configuration")
+    if mode is not None and "ti" not in state:
+        raise UserError(f"{ckpt}: method {cfg.method} needs T_I, but the checkpoint has no 'ti' entry")
+
+    # pretrained="" : the checkpoint holds every weight; nothing is read from ImageNet files.
+    t_f = T_F(int(state["num_classes"]), int(state["in_channels"]), cfg.tf.arch,
+              cfg.tf.last_stride, pretrained="")
+    _load(t_f, state["trainer"]["model"], ckpt, "T_F")
+    t_f.to(dev).eval()
+    t_i = None
+    if mode is not None:
+        t_i = T_I(cfg.ti)
+        _load(t_i, state["ti"]["t_i"], ckpt, "T_I")
+        t_i.to(dev).eval()
+    prepare = prepare_unified(t_i, mode) if mode else prepare_raw(cfg.method)
+    metrics_path = ckpt.parent.parent / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
+    seconds = state.get("seconds")
+    return TrainedRun(cfg, t_f, t_i, prepare, metrics, ckpt, int(state.get("step", 0)),
+                      None if seconds is None else float(seconds), dev)
+
+
+def _load(module: torch.nn.Module, weights: dict, ckpt: Path, name: str) -> None:
+    try:
+        module.load_state_dict(weights)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[0]
+        raise UserError(f"{ckpt}: the {name} weights do not fit the network its config describes "
+                        f"({first})") from None
+
+
+def evaluate_run(run: TrainedRun, test=None) -> dict:
+    """Score a loaded run on its config's test protocol: the keys of the run's
+    ``metrics.json`` (``train_reid.run_method``), computed again from the checkpoint,
+    plus ``checkpoint``, ``step`` and ``complete``. ``test``: the test ImageSet (loaded
+    from the config when None)."""
+    from .runtime import seed_everything
+    from .train_reid import load_data, score
+
+    cfg = run.cfg
+    seed_everything(cfg.runtime.seed)
+    if test is None:
+        test = load_data(cfg)[1]
+    metrics = score(run.t_f, test, run.prepare, cfg, run.device)
+    s = cfg.schedule
+    metrics.update({"method": cfg.method, "preset": cfg.preset, "seed": cfg.runtime.seed,
+                    "train_seconds": None if run.seconds is None else round(run.seconds, 1),
+                    "ti_steps": s.ti_steps if run.t_i is not None else 0,
+                    "tf_steps": s.tf_steps + s.joint_steps,
+                    "joint_steps": s.joint_steps if cfg.method == "d2rl" else 0})
+    if run.t_i is not None and test.paired is not None and test.masks is not None:
+        from .fidelity import translation_fidelity
+
+        metrics["translation"] = translation_fidelity(run.t_i, test, run.device)
+    metrics.update({"checkpoint": str(run.checkpoint), "step": run.step, "complete": run.complete})
+    return metrics
