@@ -153,6 +153,7 @@ def evaluate_run(run: TrainedRun, test=None) -> dict:
                     "train_seconds": None if run.seconds is None else round(run.seconds, 1),
                     "ti_steps": s.ti_steps if run.t_i is not None else 0,
                     "tf_steps": s.tf_steps + s.joint_steps,
+                    "ti_init": getattr(s, "ti_init", "") or None,
                     "joint_steps": s.joint_steps if cfg.method == "d2rl" else 0})
     if run.t_i is not None and test.paired is not None and test.masks is not None:
         from .fidelity import translation_fidelity

@@ -1,4 +1,6 @@
-"""Figures the notebooks and the CLI draw: image grids (and, later, t-SNE and CMC plots)."""
+"""Figures the notebooks and the CLI draw: image grids, t-SNE maps, CMC curves and the
+modality gap per space (matplotlib is imported inside the functions, so the library
+imports without a display)."""
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -55,3 +57,109 @@ def identity_grid(world, pids: Sequence[int], index: int = 0):
         rows.append([world.render(pid, c, index, paired=True)[0] for c in cams])
         labels += [f"id {pid}", "paired"]
     return image_grid(rows, labels, [f"cam{c}" + (" (IR)" if c in (3, 6) else "") for c in cams])
+
+
+# -- the modality gap and retrieval curves (notebooks 01, 04, 05) ----------------------
+MODALITY_MARKERS = {0: ("o", "visible"), 1: ("^", "infrared")}
+
+
+def tsne_plot(features, pids, modality, ax=None, seed: int = 0, title: Optional[str] = None,
+              perplexity: float = 30.0):
+    """A 2-D t-SNE map (sklearn ``TSNE``, PCA start, seeded) of ``features`` [N, D] (L2-
+    normalised first, as retrieval sees them): colour = identity, circle = visible,
+    triangle = infrared (paper Fig. 1 left / Fig. 2 as a picture; ``d2rl_lib.gap``
+    measures the same thing). Returns the Axes (``ax.figure`` is the Figure)."""
+    import matplotlib.pyplot as plt
+    from sklearn.manifold import TSNE
+
+    f = torch.as_tensor(np.asarray(features) if not torch.is_tensor(features) else features)
+    f = torch.nn.functional.normalize(f.detach().float().cpu().reshape(len(f), -1), dim=1).numpy()
+    pids, modality = np.asarray(pids), np.asarray(modality)
+    if not len(f) == len(pids) == len(modality) or len(f) < 3:
+        from .errors import UserError
+
+        raise UserError(f"tsne_plot needs at least 3 samples and one pid and modality per sample; "
+                        f"got {len(f)} features, {len(pids)} pids, {len(modality)} modalities")
+    xy = TSNE(2, perplexity=min(perplexity, (len(f) - 1) / 3), init="pca",
+              random_state=seed).fit_transform(f)                         # [N, 2]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    ids = np.unique(pids)
+    colours = plt.get_cmap("tab20" if len(ids) > 10 else "tab10")
+    colour_of = {p: colours(i % colours.N) for i, p in enumerate(ids)}
+    for m, (marker, name) in MODALITY_MARKERS.items():
+        sel = modality == m
+        if sel.any():
+            ax.scatter(xy[sel, 0], xy[sel, 1], c=[colour_of[p] for p in pids[sel]], marker=marker,
+                       s=28, edgecolors="black" if m == 1 else "none", linewidths=0.5, label=name)
+    ax.set_xticks([]), ax.set_yticks([])
+    legend = ax.legend(loc="best", fontsize=8, title="colour = identity", title_fontsize=8)
+    for handle in legend.legend_handles:
+        handle.set_facecolor("0.6")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def cmc_plot(curves, ax=None, max_rank: int = 20, title: Optional[str] = None):
+    """Cumulative matching characteristic curves, ``{name: cmc}`` with cmc[k] the
+    rate of a correct match within the top k+1 (fractions 0..1 or percentages).
+    Returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    if not curves:
+        from .errors import UserError
+
+        raise UserError("cmc_plot needs at least one curve: {name: cmc array}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    for name, cmc in curves.items():
+        c = np.asarray(cmc, dtype=float).reshape(-1)[:max_rank]
+        c = c * 100 if c.max(initial=0) <= 1 else c
+        ax.plot(np.arange(1, len(c) + 1), c, marker=".", label=name)
+    ax.set_xlabel("rank")
+    ax.set_ylabel("matching rate (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def gap_bars(gap, ax=None, measure: str = "ratio", title: Optional[str] = None):
+    """Grouped bars of a gap measure (``ratio`` or ``probe``) per space (image, unified,
+    feature) and per method: paper Fig. 2 as numbers. ``gap`` is the JSON of
+    ``d2rl gap`` ({"runs": {name: {"spaces": ...}}}), its ``runs`` part, or a plain
+    ``{name: {space: value}}``. Returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    runs = gap.get("runs", gap)
+    values = {}
+    for name, entry in runs.items():
+        spaces = entry.get("spaces", entry)
+        values[name] = {s: (v[measure] if isinstance(v, dict) else float(v)) for s, v in spaces.items()}
+    if not values:
+        from .errors import UserError
+
+        raise UserError("gap_bars needs at least one run: {name: {space: value}}")
+    spaces = [s for s in ("image", "unified", "feature") if any(s in v for v in values.values())]
+    spaces += sorted({s for v in values.values() for s in v} - set(spaces))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.2 + 1.4 * len(spaces), 3.5))
+    width = 0.8 / len(values)
+    x = np.arange(len(spaces))
+    for i, (name, v) in enumerate(values.items()):
+        ax.bar(x + (i - (len(values) - 1) / 2) * width, [v.get(s, np.nan) for s in spaces], width,
+               label=name)
+    ref = 0.5 if measure == "probe" else 1.0
+    ax.axhline(ref, color="black", lw=0.8, ls="--",
+               label="chance" if measure == "probe" else "no modality gap")
+    ax.set_xticks(x, [f"{s} space" for s in spaces])
+    ax.set_ylabel({"ratio": "cross / within distance", "probe": "modality probe accuracy"}.get(measure, measure))
+    if measure == "probe":
+        ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax

@@ -1,0 +1,83 @@
+"""The gap and retrieval plots of d2rl_lib.viz: they draw on tiny inputs, return Axes,
+and show what they claim (markers per modality, one bar per method and space)."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from d2rl_lib.errors import UserError  # noqa: E402
+from d2rl_lib.viz import cmc_plot, gap_bars, tsne_plot  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+def teardown_function(_):
+    plt.close("all")
+
+
+def test_library_imports_without_matplotlib_loaded():
+    import subprocess
+    import sys
+
+    code = ("import sys, d2rl_lib.viz, d2rl_lib.gap, d2rl_lib.trained; "
+            "print('matplotlib' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
+
+
+def test_tsne_plot_on_tiny_input():
+    rng = np.random.default_rng(0)
+    pids = np.repeat(np.arange(4), 4)
+    mod = np.tile([0, 0, 1, 1], 4)
+    ax = tsne_plot(torch.as_tensor(rng.normal(size=(16, 8))), pids, mod, title="tiny")
+    assert ax.get_title() == "tiny"
+    markers = [c for c in ax.collections]
+    assert len(markers) == 2                               # one scatter per modality
+    assert [len(c.get_offsets()) for c in markers] == [8, 8]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["visible", "infrared"]
+    assert ax.figure is not None
+
+
+def test_tsne_plot_is_seeded_and_refuses_bad_input():
+    rng = np.random.default_rng(0)
+    f, pids, mod = rng.normal(size=(12, 5)), np.repeat(np.arange(3), 4), np.tile([0, 1], 6)
+    a = tsne_plot(f, pids, mod, seed=3).collections[0].get_offsets()
+    b = tsne_plot(f, pids, mod, seed=3).collections[0].get_offsets()
+    assert np.allclose(a, b)
+    with pytest.raises(UserError, match="at least 3 samples"):
+        tsne_plot(f, pids[:5], mod)
+
+
+def test_cmc_plot_accepts_fractions_and_percentages():
+    fig, ax = plt.subplots()
+    out = cmc_plot({"baseline": np.linspace(0.1, 1, 30), "d2rl": np.linspace(20, 100, 25)}, ax=ax)
+    assert out is ax
+    lines = ax.get_lines()
+    assert len(lines) == 2 and len(lines[0].get_xdata()) == 20       # cut at max_rank
+    assert lines[0].get_ydata()[0] == pytest.approx(10.0)             # fraction -> percent
+    assert lines[1].get_ydata()[0] == pytest.approx(20.0)
+    with pytest.raises(UserError):
+        cmc_plot({})
+
+
+def test_gap_bars_reads_the_gap_json():
+    gap = {"runs": {"baseline": {"spaces": {"image": {"ratio": 1.3, "probe": 0.99},
+                                            "unified": {"ratio": 1.3, "probe": 0.99},
+                                            "feature": {"ratio": 1.1, "probe": 0.9}}},
+                    "d2rl": {"spaces": {"image": {"ratio": 1.3, "probe": 0.99},
+                                        "unified": {"ratio": 1.2, "probe": 1.0},
+                                        "feature": {"ratio": 1.05, "probe": 0.8}}}}}
+    ax = gap_bars(gap)
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == pytest.approx([1.3, 1.3, 1.1, 1.3, 1.2, 1.05])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["image space", "unified space", "feature space"]
+    ax = gap_bars(gap["runs"], measure="probe")
+    assert [p.get_height() for p in ax.patches][-1] == pytest.approx(0.8)
+    ax = gap_bars({"plain": {"image": 2.0, "feature": 1.0}})
+    assert [p.get_height() for p in ax.patches] == [2.0, 1.0]
+    with pytest.raises(UserError):
+        gap_bars({})
