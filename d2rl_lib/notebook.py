@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
@@ -59,10 +59,23 @@ def setup(overrides: Iterable[str] = (), seed: int | None = None) -> Config:
     try:
         import matplotlib.pyplot as plt
 
+        _inline_figures()
         plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 110, "savefig.bbox": "tight"})
     except ImportError:  # plotting is optional for library users
         pass
     return cfg
+
+
+def _inline_figures() -> None:
+    """Inside a Jupyter kernel, show figures inline even when MPLBACKEND=Agg is set
+    (the Makefile sets it for the library's headless runs)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is not None and getattr(ip, "kernel", None) is not None:
+        ip.run_line_magic("matplotlib", "inline")
 
 
 def save_figure(fig, name: str) -> Path:
@@ -157,20 +170,6 @@ def trained_ti(cfg: Config, name: str = "ti", quiet: bool = False) -> TIRun:
                  cached=cached)
 
 
-@dataclass
-class MethodRun:
-    """A trained re-ID method: its T_F (and T_I), its input transform, its numbers."""
-
-    method: str
-    model: torch.nn.Module               # T_F in eval mode: images -> features [N, D]
-    prepare: Callable                    # uint8 images [N, 3, H, W], modality [N] -> network input
-    t_i: Optional[torch.nn.Module]       # the T_I it used (None for baseline / grayscale)
-    metrics: dict                        # metrics.json: the test protocol's numbers
-    root: Path
-    cached: bool
-    extra: dict = field(default_factory=dict)
-
-
 def method_config(cfg: Config, method: str) -> Config:
     """``cfg`` with ``method`` set; methods with T_I start from the cached T_I
     (``schedule.ti_init``) when the library supports it, instead of training it again."""
@@ -183,13 +182,14 @@ def method_config(cfg: Config, method: str) -> Config:
     return c
 
 
-def trained(cfg: Config, method: str, quiet: bool = False) -> MethodRun:
+def trained(cfg: Config, method: str, quiet: bool = False):
     """``method`` (baseline, grayscale, unify-ir, unify-visible, d2rl, d2rl-frozen)
-    trained and scored with ``cfg``, from the cache or trained now."""
-    from .models.embedding import T_F
-    from .models.translation import T_I
-    from .runtime import load_checkpoint
-    from .train_reid import TI_MODES, prepare_raw, prepare_unified, run_method
+    trained and scored with ``cfg``, from the cache or trained now. Returns the
+    :class:`~d2rl_lib.trained.TrainedRun` of :func:`~d2rl_lib.trained.load_run`
+    (``t_f``, ``t_i``, ``prepare``, ``metrics``, ...) with one more attribute,
+    ``cached`` (loaded from the cache, or trained now)."""
+    from .train_reid import run_method
+    from .trained import load_run
 
     c = method_config(cfg, method)
     root = run_root(cfg) / method
@@ -203,20 +203,9 @@ def trained(cfg: Config, method: str, quiet: bool = False) -> MethodRun:
             print(f"trained {method} in {time.perf_counter() - t0:.0f} s -> {_rel(root)}")
     elif not quiet:
         print(f"{method} loaded from {_rel(root)} (delete the folder to train again)")
-    state = load_checkpoint(root / "checkpoints" / "last.pt")
-    model = T_F(state["num_classes"], state["in_channels"], c.tf.arch, c.tf.last_stride, "")
-    model.load_state_dict(state["trainer"]["model"])
-    model.eval()
-    t_i = None
-    if method in TI_MODES:
-        t_i = T_I(c.ti)
-        t_i.load_state_dict(state["ti"]["t_i"])
-        t_i.eval()
-        prepare = prepare_unified(t_i, TI_MODES[method])
-    else:
-        prepare = prepare_raw(method)
-    return MethodRun(method=method, model=model, prepare=prepare, t_i=t_i,
-                     metrics=json.loads((root / "metrics.json").read_text()), root=root, cached=cached)
+    run = load_run(root, "cpu")
+    run.cached = cached
+    return run
 
 
 def _rel(p: Path) -> str:
@@ -228,11 +217,12 @@ def _rel(p: Path) -> str:
 
 # -- features and tables ---------------------------------------------------------------
 @torch.no_grad()
-def features(run: MethodRun, images: torch.Tensor, modality: np.ndarray) -> torch.Tensor:
-    """T_F features [N, D] of uint8 images [N, 3, H, W] (retrieval features, post-BN)."""
+def features(run, images: torch.Tensor, modality: np.ndarray) -> torch.Tensor:
+    """T_F features [N, D] of uint8 images [N, 3, H, W] (retrieval features, post-BN)
+    of a run returned by :func:`trained`."""
     from .train_reid import extract_features
 
-    return extract_features(run.model, images, modality, run.prepare, torch.device("cpu"))
+    return extract_features(run.t_f, images, modality, run.prepare, torch.device("cpu"))
 
 
 @torch.no_grad()
@@ -404,3 +394,141 @@ def clean_notebook(path: str | Path) -> Path:
             del cell.metadata["tags"]
     nbformat.write(nb, path)
     return path
+
+
+# -- measures and figures for notebooks 01-03 ------------------------------------------------
+# SYSU-MM01's own counts (Wu et al., ICCV 2017; train + val ids, relabelled), the figures
+# `d2rl data summary --dataset sysu` should print on the real data: a citation, for comparison.
+SYSU_MM01_SUMMARY = {"train_ids": 395, "train_rgb_images": 22258, "train_ir_images": 11909,
+                     "test_ids": 96, "query_images": 3803}
+
+
+def plot_history(history: Dict[str, list], keys: Sequence[str], title: str = ""):
+    """One small panel per logged value of a training history (``{"step": [...], key: [...]}``)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.6), squeeze=False)
+    for ax, k in zip(axes[0], keys):
+        ax.plot(history["step"], history[k], marker=".")
+        ax.set_title(k, fontsize=10)
+        ax.set_xlabel("step")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+@torch.no_grad()
+def recon_l1(t_i: torch.nn.Module, data) -> Dict[str, float]:
+    """Mean L1 (intensity units 0..1) of G_v(E_v(x)) against x and G_i(E_i(y)) against y
+    over the ImageSet ``data``."""
+    from .data.records import INFRARED, VISIBLE, to_signed
+
+    out = {}
+    for name, mod in (("visible", VISIBLE), ("infrared", INFRARED)):
+        imgs = data.images[torch.from_numpy(np.flatnonzero(data.modality == mod))]
+        errs = []
+        for i in range(0, len(imgs), 256):
+            chunk = imgs[i:i + 256]
+            target = to_signed(chunk[:, :1] if mod == INFRARED else chunk)
+            errs.append((reconstruct(t_i, chunk, mod == INFRARED) - target).abs().mean((1, 2, 3)) / 2)
+        out[name] = float(torch.cat(errs).mean())
+    return out
+
+
+@torch.no_grad()
+def latent_sharing(t_i: torch.nn.Module, data, seed: int = 0) -> Dict[str, float]:
+    """Is the latent space shared? For every visible image x of ``data``: the mean
+    distance (RMS over code elements) from E_v(x) to E_i(y) for y = x's paired
+    infrared twin (the same instant), and to E_i(y') for y' = the twin of a
+    visible image of another identity. A shared space puts twins closer."""
+    from .data.records import VISIBLE, to_signed
+
+    t_i.eval()
+    vis = np.flatnonzero(data.modality == VISIBLE)
+    rng = np.random.default_rng(seed)
+    other = np.array([rng.choice(vis[data.pids[vis] != data.pids[i]]) for i in vis])
+    dist_pair, dist_other = [], []
+    for s in range(0, len(vis), 256):
+        i, j = vis[s:s + 256], other[s:s + 256]
+        z_v = t_i.encode(to_signed(data.images[i]), False)[0]
+        z_twin = t_i.encode(to_signed(data.paired[i][:, :1]), True)[0]
+        z_other = t_i.encode(to_signed(data.paired[j][:, :1]), True)[0]
+        dist_pair.append((z_v - z_twin).pow(2).mean((1, 2, 3)).sqrt())
+        dist_other.append((z_v - z_other).pow(2).mean((1, 2, 3)).sqrt())
+    p, o = float(torch.cat(dist_pair).mean()), float(torch.cat(dist_other).mean())
+    return {"twin": p, "other identity": o, "ratio": p / o}
+
+
+def walk_figure(t_i: torch.nn.Module, data, start_id: int, end_id: int,
+                end_modality: str = "infrared", steps: int = 7, index: int = 0):
+    """The latent walk from a visible image of ``start_id`` (camera 1) to an image of
+    ``end_id`` (camera 3 if ``end_modality`` is infrared, else camera 4), decoded by
+    G_v (top row) and G_i (bottom row)."""
+    from .viz import image_grid
+
+    end_ir = end_modality == "infrared"
+    a = pick(data, start_id, 1, index)
+    b = pick(data, end_id, 3 if end_ir else 4, index)
+    walk = latent_walk(t_i, data.images[a], data.images[b], False, end_ir, steps)
+    rows = [list(walk["visible"]), [g.expand(3, -1, -1) for g in walk["infrared"]]]
+    cols = [f"t={t:.2f}" for t in walk["t"].tolist()]
+    return image_grid(rows, ["G_v(z_t)", "G_i(z_t)"], cols, scale=0.8,
+                      title=f"id {start_id} (visible) → id {end_id} ({end_modality})")
+
+
+def translation_figure(t_i: torch.nn.Module, data, pids: Sequence[int], vis_cam: int = 1,
+                       ir_cam: int = 3, index: int = 0):
+    """For each identity two rows (visible input, infrared input) of
+    input / translated / true twin / cycle (see :func:`translation_rows`)."""
+    from .viz import image_grid
+
+    rows, labels = [], []
+    for pid in pids:
+        rows += translation_rows(t_i, data, int(pid), vis_cam, ir_cam, index)
+        labels += [f"id {pid} cam{vis_cam}", f"id {pid} cam{ir_cam}"]
+    return image_grid(rows, labels, TRANSLATION_COLUMNS, scale=0.8)
+
+
+@torch.no_grad()
+def discriminator_scores(t_i: torch.nn.Module, data, batch: int = 256) -> Dict[str, float]:
+    """What D_i and D_v say about the test images: the mean patch score (LSGAN: 1 real,
+    0 fake) and the fraction of patches called real (score > 0.5), for real images and
+    for translated ones."""
+    from .data.records import INFRARED, VISIBLE, to_signed
+
+    t_i.eval()
+    vis = torch.from_numpy(np.flatnonzero(data.modality == VISIBLE))
+    ir = torch.from_numpy(np.flatnonzero(data.modality == INFRARED))
+    acc: Dict[str, list] = {k: [] for k in ("D_i real", "D_i translated", "D_v real", "D_v translated")}
+    for s in range(0, max(len(vis), len(ir)), batch):
+        x = to_signed(data.images[vis[s:s + batch]])
+        y = to_signed(data.images[ir[s:s + batch]][:, :1])
+        if len(x):
+            acc["D_v real"] += [o.flatten() for o in t_i.D_v(x)]
+            acc["D_i translated"] += [o.flatten() for o in t_i.D_i(t_i.v2i(x))]
+        if len(y):
+            acc["D_i real"] += [o.flatten() for o in t_i.D_i(y)]
+            acc["D_v translated"] += [o.flatten() for o in t_i.D_v(t_i.i2v(y))]
+    out = {}
+    for k, v in acc.items():
+        s = torch.cat(v)
+        out[k] = {"mean score": float(s.mean()), "called real": float((s > 0.5).float().mean())}
+    return out
+
+
+def grey_vs_infrared(data, max_pixels: int = 20000, seed: int = 0) -> Dict[str, np.ndarray]:
+    """The person's pixels of the visible images in grey (luma) against the same pixels
+    of their hidden infrared twins: ``{"grey", "infrared"}`` (0..1, a random sample of
+    at most ``max_pixels``) and ``"r"``, the Pearson correlation over all of them."""
+    from .data.records import VISIBLE
+
+    vis = torch.from_numpy(np.flatnonzero(data.modality == VISIBLE))
+    luma = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    grey = (data.images[vis].float() / 255 * luma).sum(1)          # [N, H, W]
+    ir = data.paired[vis][:, 0].float() / 255                       # [N, H, W]
+    m = data.masks[vis][:, 0]
+    g, t = grey[m].numpy(), ir[m].numpy()
+    r = float(np.corrcoef(g, t)[0, 1])
+    idx = np.random.default_rng(seed).choice(len(g), min(max_pixels, len(g)), replace=False)
+    return {"grey": g[idx], "infrared": t[idx], "r": r}

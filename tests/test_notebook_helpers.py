@@ -73,9 +73,9 @@ def test_trained_method_reuses_cached_ti_and_itself(runs):
     test = load_synthetic(cfg.data).test
     f1 = nbh.features(run, test.images, test.modality)
     f2 = nbh.features(again, test.images, test.modality)
-    assert f1.shape == (len(test), run.model.feat_dim) and torch.allclose(f1, f2)
+    assert f1.shape == (len(test), run.t_f.feat_dim) and torch.allclose(f1, f2)
     base = nbh.trained(cfg, "baseline", quiet=True)
-    assert base.t_i is None and base.model.in_channels == 3 and run.model.in_channels == 4
+    assert base.t_i is None and base.t_f.in_channels == 3 and run.t_f.in_channels == 4
 
 
 def test_unfinished_run_is_trained_again(runs):
@@ -164,3 +164,26 @@ def test_clean_notebook_keeps_outputs_and_counts(tmp_path):
     out = nbformat.read(path, as_version=4)
     assert set(out.metadata) == {"kernelspec"} and out.cells[0].metadata == {}
     assert out.cells[0].execution_count == 3 and out.cells[0].outputs[0]["data"]["text/plain"] == "2"
+
+
+def test_measures_for_the_ti_notebooks():
+    import matplotlib.pyplot as plt
+
+    cfg = get_config("synthetic-ci", TINY)
+    test = load_synthetic(cfg.data).test
+    t_i = _tiny_ti()
+    rec = nbh.recon_l1(t_i, test)
+    assert set(rec) == {"visible", "infrared"} and all(0 <= v <= 1 for v in rec.values())
+    share = nbh.latent_sharing(t_i, test)
+    assert share["twin"] > 0 and share["ratio"] == pytest.approx(share["twin"] / share["other identity"])
+    d = nbh.discriminator_scores(t_i, test)
+    assert set(d) == {"D_i real", "D_i translated", "D_v real", "D_v translated"}
+    assert all(0 <= v["called real"] <= 1 for v in d.values())
+    g = nbh.grey_vs_infrared(test, max_pixels=100)
+    assert len(g["grey"]) == len(g["infrared"]) == 100 and -1 <= g["r"] <= 1
+    pid = int(test.pids[0])
+    assert nbh.walk_figure(t_i, test, pid, int(test.pids[-1]), "visible", steps=3) is not None
+    assert nbh.translation_figure(t_i, test, [pid]) is not None
+    fig = nbh.plot_history({"step": [1, 2], "a": [3, 2], "b": [1, 1]}, ["a", "b"])
+    assert len(fig.axes) == 2
+    plt.close("all")
