@@ -286,7 +286,7 @@ def run_method(cfg: Config, run_dir: RunDir, resume: bool = False) -> dict:
     labels_all = torch.as_tensor(train.labels)
     raw_prepare = prepare_raw("baseline")
     tf_batches = step_batches(train, sampler.batch, start - ti_end, tf_total, cfg.data.num_workers,
-                           cfg.runtime.seed)                          # (step, idx, uint8 images)
+                              cfg.runtime.seed)                       # (step, idx, uint8 images)
     bar = tqdm(tf_batches, desc=f"T_F ({cfg.method})", initial=start - ti_end,
                total=tf_total, leave=False, mininterval=2.0)
     for step, idx, images in bar:                                     # phases 2 and 3

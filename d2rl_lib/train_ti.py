@@ -23,6 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import Config
+from .data.files import pixels
 from .data.records import INFRARED, VISIBLE, ImageSet, to_signed, to_uint8
 from .losses.translation import d_accuracy, gan_d_loss, gan_g_loss, kl_loss, recon_loss
 from .models.translation import T_I
@@ -122,13 +123,14 @@ class UnpairedBatches:
         self.train, self.batch_size, self.seed = train, batch, seed
         self.vis = np.flatnonzero(train.modality == VISIBLE)
         self.ir = np.flatnonzero(train.modality == INFRARED)
+        self.pixels = pixels(train)                                   # tensor, or files read lazily
 
     def batch(self, step: int):
         rng = np.random.default_rng([self.seed, step, 17])
         iv = rng.choice(self.vis, self.batch_size, replace=len(self.vis) < self.batch_size)
         ii = rng.choice(self.ir, self.batch_size, replace=len(self.ir) < self.batch_size)
-        x = to_signed(self.train.images[iv])                         # [B, 3, H, W]
-        y = to_signed(self.train.images[ii][:, :1])                  # [B, 1, H, W]
+        x = to_signed(self.pixels[iv])                               # [B, 3, H, W]
+        y = to_signed(self.pixels[ii][:, :1])                        # [B, 1, H, W]
         flip = torch.from_numpy(rng.random(2 * self.batch_size) < 0.5)
         x[flip[: self.batch_size]] = x[flip[: self.batch_size]].flip(3)
         y[flip[self.batch_size:]] = y[flip[self.batch_size:]].flip(3)
