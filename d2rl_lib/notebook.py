@@ -34,6 +34,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIGURES = PROJECT_ROOT / "figures"
 RESULTS = PROJECT_ROOT / "results"
 RUNS = PROJECT_ROOT / "runs" / "notebooks"
+STORY_PRESET = "synthetic-classroom"   # the profile whose figures go into figures/
+_figure_dir: Optional[Path] = None
 
 # Config keys that do not change what a run learns: a cached run that differs from
 # the requested config only in these is still valid.
@@ -56,6 +58,10 @@ def setup(overrides: Iterable[str] = (), seed: int | None = None) -> Config:
     if seed is not None:
         cfg.runtime.seed = seed
     seed_everything(cfg.runtime.seed)
+    global _figure_dir
+    # The classroom profile's figures are the committed ones (figures/, shown by the
+    # README); other profiles (the CI run of nbval) write beside their models instead.
+    _figure_dir = FIGURES if preset == STORY_PRESET else run_root(cfg) / "figures"
     try:
         import matplotlib.pyplot as plt
 
@@ -79,9 +85,12 @@ def _inline_figures() -> None:
 
 
 def save_figure(fig, name: str) -> Path:
-    """Save ``fig`` as ``figures/<name>.png`` and return the path."""
-    FIGURES.mkdir(parents=True, exist_ok=True)
-    path = FIGURES / f"{name}.png"
+    """Save ``fig`` as ``<name>.png`` in ``figures/`` (the classroom profile, or before
+    :func:`setup` was called) or in ``runs/notebooks/<preset>-seed<seed>/figures/``
+    (any other profile), and return the path."""
+    folder = _figure_dir or FIGURES
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     fig.savefig(path)
     return path
 

@@ -187,3 +187,17 @@ def test_measures_for_the_ti_notebooks():
     fig = nbh.plot_history({"step": [1, 2], "a": [3, 2], "b": [1, 1]}, ["a", "b"])
     assert len(fig.axes) == 2
     plt.close("all")
+
+
+def test_figures_of_the_ci_profile_stay_out_of_figures(runs, monkeypatch, tmp_path):
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(nbh, "FIGURES", tmp_path / "figures")
+    monkeypatch.setenv("D2RL_PRESET", "synthetic-ci")
+    cfg = nbh.setup()
+    path = nbh.save_figure(plt.figure(), "x")
+    assert path == nbh.run_root(cfg) / "figures" / "x.png" and path.is_file()
+    monkeypatch.setenv("D2RL_PRESET", "synthetic-classroom")
+    nbh.setup()
+    assert nbh.save_figure(plt.figure(), "x") == tmp_path / "figures" / "x.png"
+    plt.close("all")
