@@ -541,3 +541,21 @@ def grey_vs_infrared(data, max_pixels: int = 20000, seed: int = 0) -> Dict[str, 
     r = float(np.corrcoef(g, t)[0, 1])
     idx = np.random.default_rng(seed).choice(len(g), min(max_pixels, len(g)), replace=False)
     return {"grey": g[idx], "infrared": t[idx], "r": r}
+
+
+def cmc_curve(feats: torch.Tensor, test, cfg: Config, max_rank: int = 20) -> np.ndarray:
+    """The IR→V CMC curve (percent, ranks 1..max_rank) of features [N, D] of the ImageSet
+    ``test`` under the configured SYSU-style protocol, averaged over the trials: the same
+    computation as the run's metrics.json, kept as a whole curve."""
+    from .data.protocol import gallery_indices, query_indices
+    from .evaluate import distance
+    from .metrics import eval_sysu
+
+    q = query_indices(test)
+    curves = []
+    for t in range(cfg.data.trials):
+        g = gallery_indices(test, cfg.data.search_mode, cfg.data.shots, t, cfg.data.gallery_sampler)
+        cmc = eval_sysu(distance(feats[q], feats[g]), test.pids[q], test.pids[g], test.cams[q],
+                        test.cams[g], max_rank)[0]
+        curves.append(np.asarray(cmc, dtype=float)[:max_rank])
+    return 100 * np.mean(curves, axis=0)

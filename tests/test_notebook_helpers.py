@@ -201,3 +201,12 @@ def test_figures_of_the_ci_profile_stay_out_of_figures(runs, monkeypatch, tmp_pa
     nbh.setup()
     assert nbh.save_figure(plt.figure(), "x") == tmp_path / "figures" / "x.png"
     plt.close("all")
+
+
+def test_cmc_curve_matches_the_run_metrics(runs):
+    cfg = get_config("synthetic-ci", TINY)
+    run = nbh.trained(cfg, "baseline", quiet=True)
+    test = load_synthetic(cfg.data).test
+    curve = nbh.cmc_curve(nbh.features(run, test.images, test.modality), test, cfg)
+    assert curve[0] == pytest.approx(run.metrics["rank1"])
+    assert (curve[1:] >= curve[:-1]).all() and curve[-1] <= 100
