@@ -98,3 +98,28 @@ def test_matches_the_per_query_loop_including_ties(seed):
         ref = _reference(dist, q, g, qc, gc, 10, sysu)
         assert np.allclose(fast[0], ref[0]) and fast[1] == pytest.approx(ref[1]) \
             and fast[2] == pytest.approx(ref[2])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_both_paths_match_the_loop_with_signed_zeros_negatives_and_uneven_ids(seed):
+    """float32-exact distances take the integer-key path, others the two-comparison
+    path; both must equal the stable-sort loop, ties (and -0.0 == 0.0) included."""
+    rng = np.random.default_rng(100 + seed)
+    nq, ng = 60, 45
+    q, g = rng.integers(0, 9, nq), np.r_[np.zeros(12, int), rng.integers(0, 9, ng - 12)]
+    qc, gc = rng.choice([3, 6], nq), rng.choice([1, 2, 4, 5], ng)
+    exact = rng.choice([-0.0, 0.0, -1.5, 0.25, 2.0], (nq, ng))               # float32 holds these
+    inexact = exact + rng.choice([0.0, 1e-12], (nq, ng))                     # float32 does not
+    assert m_exact(exact) is not None and m_exact(inexact) is None
+    for dist in (exact, exact.astype(np.float32), inexact):
+        for sysu in (True, False):
+            fast = eval_sysu(dist, q, g, qc, gc, 10) if sysu else eval_regdb(dist, q, g, 10)
+            ref = _reference(np.asarray(dist, float), q, g, qc, gc, 10, sysu)
+            assert np.allclose(fast[0], ref[0]) and fast[1] == pytest.approx(ref[1]) \
+                and fast[2] == pytest.approx(ref[2])
+
+
+def m_exact(d):
+    from d2rl_lib.metrics import _exact_float32
+
+    return _exact_float32(np.asarray(d))
