@@ -559,3 +559,74 @@ def cmc_curve(feats: torch.Tensor, test, cfg: Config, max_rank: int = 20) -> np.
                         test.cams[g], max_rank)[0]
         curves.append(np.asarray(cmc, dtype=float)[:max_rank])
     return 100 * np.mean(curves, axis=0)
+
+
+# -- notebook 04: the unified space ---------------------------------------------------------
+UNIFICATIONS = {"multi-spectral": "multi-spectral", "all infrared": "infrared", "all visible": "visible"}
+
+
+def unification_transform(t_i: Optional[torch.nn.Module], name: str) -> Callable:
+    """The input transform (uint8 images, modality -> float images) of a unification:
+    ``raw`` (none), ``grey`` (visible to grey, no learning), or one of :data:`UNIFICATIONS`."""
+    from .train_reid import prepare_raw, prepare_unified
+
+    if name == "raw":
+        return prepare_raw("baseline")
+    if name == "grey":
+        return prepare_raw("grayscale")
+    return prepare_unified(t_i, UNIFICATIONS[name])
+
+
+@torch.no_grad()
+def unified_figure(t_i: torch.nn.Module, data, pid: int, vis_cam: int = 1, ir_cam: int = 3, index: int = 0):
+    """One identity's visible and infrared image under the three unifications: for the
+    4-channel multi-spectral image its RGB part and its IR part, each labelled real or
+    generated; for the single-modality unifications the one image."""
+    from .data.records import INFRARED, VISIBLE, to_uint8
+    from .viz import image_grid
+
+    iv, ii = pick(data, pid, vis_cam, index), pick(data, pid, ir_cam, index)
+    images = data.images[[iv, ii]]
+    mod = torch.tensor([VISIBLE, INFRARED])
+    ms = unification_transform(t_i, "multi-spectral")(images, mod)            # [2, 4, H, W]
+    to_ir = unification_transform(t_i, "all infrared")(images, mod)          # [2, 3, H, W]
+    to_v = unification_transform(t_i, "all visible")(images, mod)            # [2, 3, H, W]
+    rows = []
+    for k in range(2):
+        rows.append([to_uint8(ms[k, :3]), to_uint8(ms[k, 3:].expand(3, -1, -1)), to_uint8(to_ir[k]),
+                     to_uint8(to_v[k])])
+    cols = ["4-ch: RGB part", "4-ch: IR part", "all infrared", "all visible"]
+    fig = image_grid(rows, [f"visible x (cam{vis_cam})", f"infrared y (cam{ir_cam})"], cols, scale=0.9)
+    marks = [["real", "generated", "generated", "real"], ["generated", "real", "real", "generated"]]
+    for r, row in enumerate(marks):
+        for c, text in enumerate(row):
+            ax = fig.axes[r * 4 + c]
+            ax.set_xlabel(text, fontsize=8, color="tab:green" if text == "real" else "tab:orange")
+    return fig
+
+
+def space_gaps(t_i: Optional[torch.nn.Module], data, names: Sequence[str], seed: int = 0) -> Dict[str, dict]:
+    """The gap measures (:func:`d2rl_lib.gap.gap_measures`) of the pixel vectors of ``data``'s
+    images under each unification in ``names`` (see :func:`unification_transform`)."""
+    from . import gap
+
+    out = {}
+    for name in names:
+        v = gap.pixel_vectors(data.images, data.modality, unification_transform(t_i, name))
+        out[name] = gap.gap_measures(v, data.pids, data.modality, seed)
+    return out
+
+
+def tsne_panels(vectors: Dict[str, torch.Tensor], pids, modality, seed: int = 0, size: float = 3.6):
+    """Side-by-side t-SNE maps (:func:`d2rl_lib.viz.tsne_plot`), one per named set of vectors."""
+    import matplotlib.pyplot as plt
+
+    from .viz import tsne_plot
+
+    fig, axes = plt.subplots(1, len(vectors), figsize=(size * len(vectors), size), squeeze=False)
+    for ax, (name, v) in zip(axes[0], vectors.items()):
+        tsne_plot(v, pids, modality, ax=ax, seed=seed, title=name)
+        if ax is not axes[0][-1]:
+            ax.get_legend().remove()
+    fig.tight_layout()
+    return fig

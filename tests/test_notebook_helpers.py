@@ -1,6 +1,8 @@
 """The notebooks' helpers: the model cache, tables, T_I image helpers, widgets, cleaning."""
 import json
 
+import numpy as np
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -210,3 +212,21 @@ def test_cmc_curve_matches_the_run_metrics(runs):
     curve = nbh.cmc_curve(nbh.features(run, test.images, test.modality), test, cfg)
     assert curve[0] == pytest.approx(run.metrics["rank1"])
     assert (curve[1:] >= curve[:-1]).all() and curve[-1] <= 100
+
+
+def test_unification_helpers():
+    import matplotlib.pyplot as plt
+
+    cfg = get_config("synthetic-ci", TINY)
+    test = load_synthetic(cfg.data).test
+    t_i = _tiny_ti()
+    raw = nbh.unification_transform(None, "raw")(test.images[:4], torch.as_tensor(test.modality[:4]))
+    assert raw.shape == (4, 3, 64, 32)
+    fig = nbh.unified_figure(t_i, test, int(test.pids[0]))
+    assert len(fig.axes) == 8
+    gaps = nbh.space_gaps(t_i, test, ["raw", "multi-spectral"])
+    assert set(gaps) == {"raw", "multi-spectral"} and gaps["multi-spectral"]["dim"] == 4 * 32 * 16
+    fig = nbh.tsne_panels({"a": torch.randn(30, 5), "b": torch.randn(30, 3)},
+                          np.repeat(np.arange(5), 6), np.tile([0, 1], 15))
+    assert len(fig.axes) == 2
+    plt.close("all")
