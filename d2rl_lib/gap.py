@@ -17,7 +17,11 @@ modalities:
                                 {\operatorname{mean}_{p(i)=p(j),\, m(i)=m(j),\, i\ne j} \|\hat f_i-\hat f_j\|}
 
   1 means the modality adds nothing to the ordinary variation of a person; the
-  larger, the bigger the gap.
+  larger, the bigger the gap. ``cross_vs_others`` = ``cross`` / ``different_ids``
+  (the mean distance between *different* people within a modality) tests the
+  paper's sharper claim: above 1, one person across modalities is farther apart
+  than two different people. Read the ratio with it: a weak network can reach a
+  ratio near 1 by scattering every person (``within`` close to ``different_ids``).
 - :func:`modality_probe`: the balanced accuracy of a linear classifier (logistic
   regression) that tells the modality of a vector, tested on identities it never
   saw. 0.5: the modality cannot be read off linearly; 1: it can, perfectly.
@@ -71,7 +75,8 @@ def gap_ratio(features, pids: Sequence, modality: Sequence, max_elements: int = 
     """``cross`` (same identity, other modality), ``within`` (same identity, same
     modality, distinct samples) and ``different_ids`` (other identity, same modality)
     mean distances of L2-normalised ``features`` [N, D] (tensor or array), and
-    ``ratio`` = cross / within. Pair counts are of unordered pairs. Memory stays
+    ``ratio`` = cross / within, ``cross_vs_others`` = cross / different_ids. Pair
+    counts are of unordered pairs. Memory stays
     below ``max_elements`` distances at a time (the rows are processed in chunks)."""
     f, pids, mod = _validate(features, pids, modality)
     n = len(f)
@@ -96,8 +101,9 @@ def gap_ratio(features, pids: Sequence, modality: Sequence, max_elements: int = 
         raise UserError("no identity has two samples of one modality, so the within-modality "
                         "distance is undefined; pass at least two images per person and modality")
     mean = (sums / counts.clamp_min(1)).tolist()
+    others = mean[2] if counts[2] else float("nan")         # a single identity: undefined
     return {"cross": mean[0], "within": mean[1], "ratio": mean[0] / mean[1],
-            "different_ids": mean[2] if counts[2] else float("nan"),
+            "different_ids": others, "cross_vs_others": mean[0] / others,
             "cross_pairs": int(counts[0]) // 2, "within_pairs": int(counts[1]) // 2}
 
 

@@ -159,7 +159,7 @@ def gap_bars(gap, ax=None, measure: str = "ratio", title: Optional[str] = None):
     ax.set_ylabel({"ratio": "cross / within distance", "probe": "modality probe accuracy"}.get(measure, measure))
     if measure == "probe":
         ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))        # beside the bars
     if title:
         ax.set_title(title)
     return ax

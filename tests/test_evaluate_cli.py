@@ -87,7 +87,7 @@ def test_gap_cli_writes_every_space_for_every_run(runs, tmp_path, capsys):
     assert b["image"] == d["image"]                         # same test images, same pixels
     assert b["unified"] == b["image"]                       # baseline: no unification
     assert d["unified"]["dim"] == 4 * 16 * 8                # multi-spectral: 4 channels
-    assert "baseline: image ratio" in capsys.readouterr().out
+    assert "baseline    image space: cross/within" in capsys.readouterr().out
 
 
 def test_gap_cli_errors(runs, tmp_path, capsys):

@@ -49,12 +49,14 @@ def test_identical_distributions_have_no_gap():
     assert abs(g["ratio"] - 1) < 0.05
     assert abs(g["probe"] - 0.5) < 0.12
     assert g["different_ids"] > 2 * g["within"]           # identities are well apart
+    assert g["cross_vs_others"] < 0.5                      # same person, other modality: close
 
 
 def test_a_constant_modality_offset_is_a_large_gap():
-    f, pids, mod = clusters(offset=8.0)                    # |offset| ~ 1.4 x |feature|
+    f, pids, mod = clusters(offset=16.0)                   # |offset| ~ 3 x |feature|
     g = gap_measures(f, pids, mod)
     assert g["ratio"] > 2.5
+    assert g["cross_vs_others"] > 1                        # farther than two different people
     assert g["probe"] > 0.95
 
 
@@ -68,6 +70,7 @@ def test_measures_ignore_feature_scale():
     scale = np.random.default_rng(1).uniform(0.1, 50, size=(len(f), 1))   # per-sample scale too
     a, b = gap_ratio(f, pids, mod), gap_ratio(f * scale, pids, mod)
     assert b["ratio"] == pytest.approx(a["ratio"], rel=1e-9)
+    assert b["cross_vs_others"] == pytest.approx(a["cross_vs_others"], rel=1e-9)
     assert modality_probe(f * 7.5, mod, pids) == modality_probe(f, mod, pids)
 
 

@@ -58,13 +58,18 @@ def run(args) -> int:
         name = r.method if r.method not in runs else f"{r.method}@{Path(path).name}"
         res.update({"run": str(path), "preset": r.cfg.preset, "step": r.step, "complete": r.complete})
         runs[name] = res
-        print(f"{name}: " + "   ".join(f"{s} ratio {res['spaces'][s]['ratio']:.3f} probe "
-                                       f"{res['spaces'][s]['probe']:.2f}" for s in SPACES), flush=True)
+        for s in SPACES:
+            m = res["spaces"][s]
+            print(f"{name:>14} {s:>8} space: cross/within {m['ratio']:.3f}  cross/other-ids "
+                  f"{m['cross_vs_others']:.3f}  modality probe {m['probe']:.2f}", flush=True)
     presets = sorted({r["preset"] for r in runs.values()})
     out = {"command": command_line(args, ("run", "out", "seed", "pixels", "device", "threads")),
            "preset": presets[0] if len(presets) == 1 else presets,
            "measures": {"ratio": "mean distance same id across modalities / same id within a "
                                  "modality (1: no modality gap)",
+                        "cross_vs_others": "mean distance same id across modalities / different "
+                                           "ids within a modality (above 1: the modality separates "
+                                           "a person more than identity does)",
                         "probe": "linear probe's balanced accuracy at telling the modality, on "
                                  "held-out identities (0.5: modality invisible)"},
            "runs": runs}
