@@ -151,12 +151,16 @@ def gap_measures(features, pids: Sequence, modality: Sequence, seed: int = 0) ->
 def pixel_vectors(images: torch.Tensor, modality: Sequence,
                   transform: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
                   pixels: Tuple[int, int] = (32, 16), batch: int = 256) -> torch.Tensor:
-    """uint8 images [N, 3, H, W] -> ``transform`` (e.g. a method's ``prepare``) ->
+    """uint8 images [N, 3, H, W] (a tensor, or the lazy file view of
+    ``data.files.pixels``) -> ``transform`` (e.g. a method's ``prepare``) ->
     area-downsampled to ``pixels`` -> flattened float vectors [N, C * h * w]."""
+    from .data.files import batches_of
+
     mod = torch.as_tensor(np.asarray(modality))
-    out = []
-    for i in range(0, len(images), batch):
-        x = transform(images[i:i + batch], mod[i:i + batch]).float().cpu()   # [b, C, H, W]
+    out, i = [], 0
+    for chunk in batches_of(images, batch):
+        x = transform(chunk, mod[i:i + len(chunk)]).float().cpu()           # [b, C, H, W]
+        i += len(chunk)
         x = F.adaptive_avg_pool2d(x, pixels)                                 # [b, C, h, w]
         out.append(x.reshape(len(x), -1))
     return torch.cat(out)
@@ -165,7 +169,8 @@ def pixel_vectors(images: torch.Tensor, modality: Sequence,
 def measure_spaces(t_f: torch.nn.Module, prepare: Callable, images: torch.Tensor, pids: Sequence,
                    modality: Sequence, device: str | torch.device = "cpu", seed: int = 0,
                    pixels: Tuple[int, int] = (32, 16), flip: bool = False) -> dict:
-    """The gap in the three spaces of paper Fig. 2, for uint8 ``images`` [N, 3, H, W]:
+    """The gap in the three spaces of paper Fig. 2, for uint8 ``images`` [N, 3, H, W]
+    (a tensor or a lazy file view):
 
     - ``image``: the raw images in [-1, 1], downsampled to ``pixels`` and flattened;
     - ``unified``: the method's input to T_F (``prepare``), downsampled and flattened:
@@ -192,11 +197,11 @@ def measure_spaces(t_f: torch.nn.Module, prepare: Callable, images: torch.Tensor
 
 def measure_run(run, test, seed: int = 0, pixels: Tuple[int, int] = (32, 16)) -> dict:
     """:func:`measure_spaces` for a :class:`~d2rl_lib.trained.TrainedRun` on an ImageSet
-    (``test``: the held-out identities), with the run's flip setting."""
-    if test.images is None:
-        raise UserError("measure_run needs images in memory (ImageSet.images); this set only "
-                        "has file paths")
-    out = measure_spaces(run.t_f, run.prepare, test.images, test.pids, test.modality, run.device,
-                         seed, pixels, run.cfg.data.flip_test)
+    (``test``: the held-out identities; image files are read lazily), with the run's
+    flip setting."""
+    from .data.files import pixels as images_of
+
+    out = measure_spaces(run.t_f, run.prepare, images_of(test), test.pids, test.modality,
+                         run.device, seed, pixels, run.cfg.data.flip_test)
     out["method"] = run.method
     return out

@@ -184,3 +184,34 @@ def test_load_run_refuses_weights_that_do_not_fit(tmp_path):
     torch.save(state, tmp_path / "good.pt")
     run = load_run(tmp_path / "good.pt")
     assert run.t_i is None and not run.t_f.training and run.metrics is None and not run.complete
+
+
+def test_image_files_measure_like_images_in_memory(tmp_path):
+    """measure_run reads file-backed sets (SYSU-MM01, RegDB) lazily; PNG is lossless, so
+    the numbers equal those of the same images in memory."""
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from d2rl_lib.config import get_config
+    from d2rl_lib.data.records import ImageSet
+    from d2rl_lib.gap import measure_run
+    from d2rl_lib.models.embedding import T_F
+    from d2rl_lib.train_reid import prepare_raw
+
+    torch.manual_seed(0)
+    pids = np.repeat(np.arange(4), 4)
+    mod = np.tile([0, 0, 1, 1], 4)
+    images = torch.randint(0, 256, (16, 3, 32, 16), dtype=torch.uint8)
+    paths = []
+    for i, img in enumerate(images):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(img.permute(1, 2, 0).numpy()).save(paths[-1])
+    cams = np.where(mod == 0, 1, 3)
+    memory = ImageSet(pids=pids, cams=cams, modality=mod, images=images)
+    files = ImageSet(pids=pids, cams=cams, modality=mod, paths=paths, meta={"size": (32, 16)})
+    run = SimpleNamespace(t_f=T_F(4, 3, "resnet18", 2), prepare=prepare_raw("baseline"),
+                          device=torch.device("cpu"), method="baseline",
+                          cfg=get_config("synthetic-ci", ["method=baseline"]))
+    a, b = measure_run(run, memory, pixels=(8, 4)), measure_run(run, files, pixels=(8, 4))
+    assert a == b and a["method"] == "baseline"
