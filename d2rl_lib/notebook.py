@@ -630,3 +630,36 @@ def tsne_panels(vectors: Dict[str, torch.Tensor], pids, modality, seed: int = 0,
             ax.get_legend().remove()
     fig.tight_layout()
     return fig
+
+
+# -- notebook 06: results ----------------------------------------------------------------------
+# Published SYSU-MM01 all-search single-shot results (rank-1, mAP) of D2RL and its peers,
+# as reported by their papers: citations, for context only (another dataset than ours).
+PUBLISHED_SYSU = {
+    "Zero-Padding (ICCV 2017)": (14.8, 16.0), "BDTR (IJCAI 2018)": (17.1, 19.7),
+    "D-HSME (AAAI 2019)": (20.7, 23.2), "cmGAN (IJCAI 2018)": (27.0, 27.8),
+    "D2RL (CVPR 2019)": (28.9, 29.2), "Hi-CMD (CVPR 2020)": (34.9, 35.9),
+    "JSIA-ReID (AAAI 2020)": (38.1, 36.9), "AlignGAN (ICCV 2019)": (42.4, 40.7),
+    "AGW (TPAMI 2021)": (47.5, 47.65), "DDAG (ECCV 2020)": (54.75, 53.02),
+    "CAJ (ICCV 2021)": (69.88, 66.89),
+}
+
+
+def cached_metrics(cfg: Config) -> Dict[str, dict]:
+    """``{method: metrics.json}`` of every method the notebooks trained in this profile
+    (in ``runs/notebooks/<preset>-seed<seed>/``), in the order of ``config.METHODS``."""
+    from .config import METHODS
+
+    root = run_root(cfg)
+    return {m: json.loads((root / m / "metrics.json").read_text())
+            for m in METHODS if (root / m / "metrics.json").is_file()}
+
+
+def write_results(cfg: Config, summary: dict) -> Path:
+    """Write ``summary`` as JSON: ``results/notebooks-<preset>.json`` for the classroom
+    profile (the committed story), beside the models for any other profile."""
+    folder = RESULTS if cfg.preset == STORY_PRESET else run_root(cfg)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"notebooks-{cfg.preset}.json"
+    path.write_text(json.dumps(summary, indent=2) + "\n")
+    return path

@@ -230,3 +230,17 @@ def test_unification_helpers():
                           np.repeat(np.arange(5), 6), np.tile([0, 1], 15))
     assert len(fig.axes) == 2
     plt.close("all")
+
+
+def test_results_helpers(runs, monkeypatch, tmp_path):
+    monkeypatch.setattr(nbh, "RESULTS", tmp_path / "results")
+    cfg = get_config("synthetic-ci", TINY)
+    assert nbh.cached_metrics(cfg) == {}
+    nbh.trained(cfg, "baseline", quiet=True)
+    got = nbh.cached_metrics(cfg)
+    assert list(got) == ["baseline"] and "mAP" in got["baseline"]
+    path = nbh.write_results(cfg, {"a": 1})
+    assert path.parent == nbh.run_root(cfg) and json.loads(path.read_text()) == {"a": 1}
+    story = get_config("synthetic-classroom")
+    assert nbh.write_results(story, {"b": 2}).parent == tmp_path / "results"
+    assert all(0 < r1 < 100 and 0 < m < 100 for r1, m in nbh.PUBLISHED_SYSU.values())
