@@ -1,0 +1,58 @@
+"""`d2rl bench --quick`: every key of results/bench.json is there and every number is
+positive and finite (no timing assertions: speed is measured, not tested)."""
+import json
+import math
+
+from d2rl_lib.bench import ROWS, markdown_table, write_markdown
+from d2rl_lib.cli import main
+
+NUMBERS = ("matmul_peak_gflops", "tf_step_fraction_of_peak", "joint_step_fraction_of_peak",
+           "tf_step_fraction_of_peak_paper", "joint_step_fraction_of_peak_paper", "tf_step_seconds",
+           "joint_step_seconds", "data_images_per_second", "train_images_per_second",
+           "render_images_per_second", "file_images_per_second", "eval_speedup_vs_loop", "peak_rss_mb")
+
+
+def test_quick_bench_writes_every_key_with_details(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--out", str(out), "--markdown", str(tmp_path / "b.md")]) == 0
+    res = json.loads(out.read_text())
+    for key in NUMBERS:
+        v = res[key]
+        assert isinstance(v, (int, float)) and math.isfinite(v) and v > 0, (key, v)
+    for key in ("notebooks_total_seconds", "nbval_seconds"):          # read from results files
+        assert key in res and (res[key] is None or res[key] > 0)
+        assert res["details"][key]                                     # the source, or why missing
+    for key in ("tf_step_fraction_of_peak", "joint_step_fraction_of_peak_paper", "peak_rss_mb",
+                "eval_speedup_vs_loop", "data_images_per_second"):
+        d = res["details"][key]
+        assert d["threads"] == 1 and d["torch"] and d["command"].startswith("d2rl bench")
+    assert res["details"]["tf_step_fraction_of_peak"]["shapes"]["height"] == 64
+    assert res["details"]["eval_speedup_vs_loop"]["max_abs_difference"] < 1e-9   # same numbers as the loop
+    assert res["environment"]["threads"] == 1 and res["quick"] is True
+    table = (tmp_path / "b.md").read_text()
+    assert "| SYSU protocol at full size, vectorised vs loop (×) |" in table
+    assert "| measure | value | target |" in capsys.readouterr().out
+
+
+def test_only_merges_into_the_json_and_bad_names_are_refused(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    out.write_text(json.dumps({"command": "d2rl bench", "peak_rss_mb": 1.0, "details": {"peak_rss_mb": {}}}))
+    assert main(["bench", "--quick", "--only", "eval", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["peak_rss_mb"] == 1.0 and res["eval_speedup_vs_loop"] > 0    # old kept, new added
+    assert "matmul_peak_gflops" not in res and res["updated_by"] == ["d2rl bench --only eval --quick"]
+    assert main(["bench", "--only", "everything"]) == 2
+    assert "valid names: matmul" in capsys.readouterr().err
+
+
+def test_markdown_block_is_replaced_not_duplicated(tmp_path):
+    md = tmp_path / "benchmarks.md"
+    md.write_text("# Benchmarks\n\nprose above\n")
+    res = {"command": "d2rl bench", "environment": {"threads": 1}, "peak_rss_mb": 100.0,
+           "nbval_seconds": None}
+    write_markdown(md, markdown_table(res))
+    write_markdown(md, markdown_table(dict(res, peak_rss_mb=200.0)))
+    text = md.read_text()
+    assert text.startswith("# Benchmarks\n\nprose above") and text.count("| measure |") == 1
+    assert "200.0" in text and "100.0" not in text and "not measured" in text
+    assert len(ROWS) == len({k for k, _, _ in ROWS})
