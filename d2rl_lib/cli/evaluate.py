@@ -17,7 +17,7 @@ from .saved_runs import add_runtime_args, apply_runtime_args, command_line
 
 # Keys that depend on the model's weights; the rest (train_seconds, ...) are bookkeeping.
 SCORE_KEYS = ("rank1", "rank10", "rank20", "mAP", "mINP", "v2v_mAP", "i2i_mAP", "per_trial",
-              "protocol", "translation")
+              "protocol", "directions", "translation")
 
 
 def register(sub) -> None:
@@ -35,6 +35,20 @@ def differing_keys(new: dict, stored: dict) -> list:
     return [k for k in SCORE_KEYS if (k in new or k in stored) and new.get(k) != stored.get(k)]
 
 
+def score_line(result: dict) -> str:
+    """One line: the direction, its protocol and the numbers of one evaluation."""
+    p = result.get("protocol", {})
+    details = [f"{p['mode']}-search" if "mode" in p else "", f"{p['shots']}-shot" if "shots" in p else "",
+               f"{p['trials']} trials" if "trials" in p else "",
+               f"{p['sampler']} sampler" if "sampler" in p else "",
+               f"trial {p['trial']}" if p.get("trial") is not None else ""]
+    details = ", ".join(d for d in details if d)
+    numbers = "  ".join(f"{name} {result[k]:.1f}" for k, name in (
+        ("rank1", "rank-1"), ("rank10", "rank-10"), ("rank20", "rank-20"), ("mAP", "mAP"),
+        ("mINP", "mINP")) if result.get(k) is not None)
+    return f"{p.get('direction', '?')}" + (f" ({details})" if details else "") + f": {numbers}"
+
+
 def run(args) -> int:
     from ..runtime import atomic_write_text
     from ..trained import evaluate_run, load_run
@@ -48,13 +62,14 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(metrics, indent=2))
         return 0
-    p = metrics["protocol"]
     print(f"{metrics['method']} ({metrics['preset']}), {run_.checkpoint}, step {run_.step}"
           + ("" if run_.complete else "  [unfinished run: an intermediate checkpoint]"))
-    print(f"IR->V ({p['mode']}-search, {p['shots']}-shot, {p['trials']} trials, {p['sampler']} "
-          f"sampler): rank-1 {metrics['rank1']:.1f}  rank-10 {metrics['rank10']:.1f}  "
-          f"rank-20 {metrics['rank20']:.1f}  mAP {metrics['mAP']:.1f}  mINP {metrics['mINP']:.1f}")
-    print(f"V->V mAP {metrics['v2v_mAP']:.1f}   IR->IR mAP {metrics['i2i_mAP']:.1f}")
+    for result in metrics.get("directions", {"": metrics}).values():      # RegDB: both directions
+        print(score_line(result))
+    single = [f"{name} mAP {metrics[k]:.1f}" for k, name in (("v2v_mAP", "V->V"), ("i2i_mAP", "IR->IR"))
+              if metrics.get(k) is not None]
+    if single:
+        print("   ".join(single))
     if "translation" in metrics:
         t = metrics["translation"]
         print(f"T_I on the hidden pairs: V->IR L1 {t['v2i_l1']:.3f} corr {t['v2i_corr']:.2f}, "
