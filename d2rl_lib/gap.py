@@ -75,9 +75,9 @@ def gap_ratio(features, pids: Sequence, modality: Sequence, max_elements: int = 
     """``cross`` (same identity, other modality), ``within`` (same identity, same
     modality, distinct samples) and ``different_ids`` (other identity, same modality)
     mean distances of L2-normalised ``features`` [N, D] (tensor or array), and
-    ``ratio`` = cross / within, ``cross_vs_others`` = cross / different_ids. Pair
-    counts are of unordered pairs. Memory stays
-    below ``max_elements`` distances at a time (the rows are processed in chunks)."""
+    ``ratio`` = cross / within, ``cross_vs_others`` = cross / different_ids (None with a
+    single identity). Pair counts are of unordered pairs. Memory stays below
+    ``max_elements`` distances at a time (the rows are processed in chunks)."""
     f, pids, mod = _validate(features, pids, modality)
     n = len(f)
     p, m = torch.as_tensor(pids), torch.as_tensor(mod)
@@ -101,9 +101,9 @@ def gap_ratio(features, pids: Sequence, modality: Sequence, max_elements: int = 
         raise UserError("no identity has two samples of one modality, so the within-modality "
                         "distance is undefined; pass at least two images per person and modality")
     mean = (sums / counts.clamp_min(1)).tolist()
-    others = mean[2] if counts[2] else float("nan")         # a single identity: undefined
+    others = mean[2] if counts[2] else None                 # a single identity: undefined
     return {"cross": mean[0], "within": mean[1], "ratio": mean[0] / mean[1],
-            "different_ids": others, "cross_vs_others": mean[0] / others,
+            "different_ids": others, "cross_vs_others": None if others is None else mean[0] / others,
             "cross_pairs": int(counts[0]) // 2, "within_pairs": int(counts[1]) // 2}
 
 

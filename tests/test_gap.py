@@ -39,6 +39,7 @@ def test_ratio_matches_a_pairwise_loop_and_chunking_changes_nothing():
     g = gap_ratio(f, pids, mod)
     assert g["cross"] == pytest.approx(cross, rel=1e-9) and g["within"] == pytest.approx(within, rel=1e-9)
     assert g["cross_pairs"] == 6 * 3 * 3 and g["within_pairs"] == 6 * 2 * 3
+    assert gap_ratio(f[pids == 0], pids[pids == 0], mod[pids == 0])["cross_vs_others"] is None
     chunked = gap_ratio(torch.as_tensor(f, dtype=torch.float32), pids, mod, max_elements=40)
     assert chunked["ratio"] == pytest.approx(g["ratio"], rel=1e-5)
 
