@@ -244,3 +244,16 @@ def test_results_helpers(runs, monkeypatch, tmp_path):
     story = get_config("synthetic-classroom")
     assert nbh.write_results(story, {"b": 2}).parent == tmp_path / "results"
     assert all(0 < r1 < 100 and 0 < m < 100 for r1, m in nbh.PUBLISHED_SYSU.values())
+
+
+def test_line_progress_iterates_and_restores_tqdm():
+    from d2rl_lib import train_reid, train_ti
+
+    bar = nbh.LineProgress(range(3), desc="x", initial=0, total=3)
+    assert list(bar) == [0, 1, 2] and bar.n == 3
+    bar.set_postfix(a="1")
+    assert bar.line().startswith("x: step 3/3") and bar.line().endswith("a=1")
+    before = train_ti.tqdm, train_reid.tqdm
+    with nbh._line_progress():
+        assert train_ti.tqdm is nbh.LineProgress and train_reid.tqdm is nbh.LineProgress
+    assert (train_ti.tqdm, train_reid.tqdm) == before
