@@ -208,7 +208,7 @@ def data_pipeline(cfg: Config, steps: int = 30) -> dict:
     from .data.augment import augment_batch, reid_augment
     from .data.records import to_signed
     from .data.samplers import CrossModalityPKSampler
-    from .data.synthetic import SyntheticWorld, WorldSpec, load_synthetic
+    from .data.synthetic import load_synthetic
 
     train = load_synthetic(cfg.data).train
     sampler = CrossModalityPKSampler(train.labels, train.modality, cfg.schedule.batch_ids,
@@ -222,15 +222,33 @@ def data_pipeline(cfg: Config, steps: int = 30) -> dict:
             augment_batch(to_signed(train.images[torch.from_numpy(idx)]), aug)
 
     best, _ = _best_time(pipeline, 3)
-    world = SyntheticWorld(WorldSpec.from_config(cfg.data))
-    world.render(1, 1, 0)
-    count = 60
-    t0 = time.perf_counter()
-    for i in range(count):
-        world.render(1 + i % 10, 1 + i % 6, i)
-    render = count / (time.perf_counter() - t0)
+    h, w = cfg.data.height, cfg.data.width
+    render = world_render_speed(((h, w),), ids=5, repeats=2)[f"images_per_second_{h}x{w}"]
     return {"images_per_second": n * steps / best, "render_images_per_second": render,
             "batch_images": n, "height": cfg.data.height, "width": cfg.data.width}
+
+
+def world_render_speed(sizes=((128, 64), (64, 32)), ids: int = 30, repeats: int = 3) -> dict:
+    """Images per second the synthetic world renders at each (height, width), one core:
+    the best of ``repeats`` passes over ``ids`` identities x 6 cameras x 4 images."""
+    from .data.synthetic import SyntheticWorld, WorldSpec
+
+    out = {}
+    for h, w in sizes:
+        world = SyntheticWorld(WorldSpec(height=h, width=w))
+        world.render(1, 1, 0)                                         # warm-up
+        best = 0.0
+        for rep in range(repeats):
+            t0 = time.perf_counter()
+            n = 0
+            for pid in range(1, ids + 1):
+                for cam in range(1, 7):
+                    for i in range(4):
+                        world.render(pid, cam, i + 4 * rep)
+                        n += 1
+            best = max(best, n / (time.perf_counter() - t0))
+        out[f"images_per_second_{h}x{w}"] = round(best, 1)
+    return out
 
 
 def file_pipeline(height: int = 288, width: int = 144, workers: int = 0, batches: int = 6) -> dict:
