@@ -380,7 +380,7 @@ def translation_rows(t_i: torch.nn.Module, data, pid: int, vis_cam: int = 1, ir_
     return [row_v, row_i]
 
 
-TRANSLATION_COLUMNS = ["input", "translated", "true twin (hidden)", "cycle"]
+TRANSLATION_COLUMNS = ["input", "translated", "true twin", "cycle"]
 
 
 @torch.no_grad()
