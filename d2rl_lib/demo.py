@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import List, Sequence
+from typing import Dict, List, Sequence
 
 from .errors import UserError
 
@@ -32,22 +32,27 @@ def notebooks(folder: Path) -> List[Path]:
 
 
 def run_notebooks(paths: Sequence[Path], preset: str, in_place: bool = True,
-                  timeout: int = 1800) -> float:
-    """Execute ``paths`` in order with papermill; return the seconds taken."""
+                  timeout: int = 1800) -> Dict[str, float]:
+    """Execute ``paths`` in order with papermill (outputs and execution counts kept,
+    run-specific metadata dropped); return the seconds taken per notebook."""
     try:
         import papermill
     except ImportError:
         raise UserError("papermill is not installed; run `make demo` (it installs it into .venv)") from None
+    from .notebook import clean_notebook
+
     os.environ["D2RL_PRESET"] = preset
-    start = time.perf_counter()
+    seconds: Dict[str, float] = {}
     for i, nb in enumerate(paths, 1):
         t0 = time.perf_counter()
         print(f"[{i}/{len(paths)}] {nb.name} ...", flush=True)
         out = nb if in_place else nb.with_name(nb.stem + ".out.ipynb")
         papermill.execute_notebook(str(nb), str(out), cwd=str(nb.parent), progress_bar=True,
                                    execution_timeout=timeout, kernel_name="python3")
-        print(f"[{i}/{len(paths)}] {nb.name} done in {time.perf_counter() - t0:.0f} s", flush=True)
-    return time.perf_counter() - start
+        clean_notebook(out)
+        seconds[nb.name] = round(time.perf_counter() - t0, 1)
+        print(f"[{i}/{len(paths)}] {nb.name} done in {seconds[nb.name]:.0f} s", flush=True)
+    return seconds
 
 
 def run_cli_steps(root: Path, preset: str) -> float:
@@ -77,11 +82,23 @@ def run_cli_steps(root: Path, preset: str) -> float:
     return seconds
 
 
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def run(root: Path, preset: str) -> int:
     nbs = notebooks(root / "notebooks")
     if nbs:
-        seconds = run_notebooks(nbs, preset)
+        per_notebook = run_notebooks(nbs, preset)
+        seconds = sum(per_notebook.values())
         what = f"{len(nbs)} notebooks (executed in place)"
+        (root / "results").mkdir(exist_ok=True)
+        summary = {"command": f"d2rl demo --config {preset}", "preset": preset,
+                   "total_seconds": round(seconds, 1), "notebooks": per_notebook,
+                   "threads": torch_threads(), "cpus": os.cpu_count()}
+        (root / "results" / f"demo-{preset}.json").write_text(json.dumps(summary, indent=2) + "\n")
     else:
         seconds = run_cli_steps(root, preset)
         what = "the CLI steps (no notebooks yet)"
