@@ -226,7 +226,7 @@ def _synthetic_ci() -> Config:
     cfg.data.train_ids, cfg.data.test_ids, cfg.data.images_per_camera = 32, 16, 4
     cfg.data.trials = 3
     cfg.ti.channels, cfg.ti.disc_channels = 16, 16
-    cfg.schedule.ti_steps, cfg.schedule.tf_steps, cfg.schedule.joint_steps = 60, 80, 40
+    cfg.schedule.ti_steps, cfg.schedule.tf_steps, cfg.schedule.joint_steps = 60, 80, 20
     cfg.schedule.sample_every = 0
     cfg.schedule.batch_ids = 8
     return cfg
@@ -235,7 +235,9 @@ def _synthetic_ci() -> Config:
 def _synthetic_classroom() -> Config:
     cfg = Config(preset="synthetic-classroom")
     cfg.data.train_ids, cfg.data.test_ids, cfg.data.images_per_camera = 192, 32, 4
-    cfg.schedule.tf_steps, cfg.schedule.ti_steps = 1500, 1000
+    # Sized so that the six notebooks (T_I once, the baseline, D2RL from that T_I) fit in
+    # 15 minutes on 2 CPU cores: see README, "Notebooks".
+    cfg.schedule.ti_steps, cfg.schedule.tf_steps, cfg.schedule.joint_steps = 900, 1000, 150
     cfg.schedule.checkpoint_every, cfg.schedule.sample_every = 250, 250
     return cfg
 
