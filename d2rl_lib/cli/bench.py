@@ -63,14 +63,11 @@ def run(args) -> int:
     if names and out.is_file():                                     # merge into the last full run
         old = json.loads(out.read_text())
         old_details = old.get("details", {})
-        old.update({k: v for k, v in res.items() if k != "details"})
+        old.update({k: v for k, v in res.items() if k not in ("details", "command", "date_utc")})
         old_details.update(res["details"])
         old["details"] = old_details
-        old["command"] = old.get("command_full", old.get("command"))
-        old.setdefault("updated_by", []).append(command)
+        old.setdefault("updated_by", []).append(f"{command} ({res['date_utc']} UTC)")
         res = old
-    else:
-        res["command_full"] = command
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2) + "\n")
     table = bench.markdown_table(res)
