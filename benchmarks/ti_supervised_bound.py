@@ -1,0 +1,81 @@
+"""Diagnostic: can T_I's networks represent the visible -> infrared mapping at all?
+
+Trains E_v -> G_i of a fresh T_I *supervised* on the synthetic world's hidden pairs
+(L1 against the true infrared twin; never a training mode of the project, only an upper
+bound) and reports the V->IR fidelity that ``d2rl_lib.fidelity`` measures for the
+unpaired T_I. If this supervised bound is high while the unpaired T_I stays near grey
+conversion, the networks are not the limit: the unpaired objective does not pick the
+right mapping at this budget (see README, "Where the reproduction stands").
+
+    python benchmarks/ti_supervised_bound.py --steps 1500 --lr 1e-3
+    python benchmarks/ti_supervised_bound.py --steps 600 --lr 2e-4
+
+Writes (merges into) results/ti_supervised_bound.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from d2rl_lib.config import get_config
+from d2rl_lib.data.records import VISIBLE, to_signed
+from d2rl_lib.fidelity import translation_fidelity
+from d2rl_lib.models.translation import T_I
+from d2rl_lib.runtime import seed_everything
+from d2rl_lib.train_reid import load_data
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="synthetic-classroom")
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default=str(ROOT / "results" / "ti_supervised_bound.json"))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    cfg = get_config(args.config)
+    seed_everything(cfg.runtime.seed)
+    train, test = load_data(cfg)
+    t_i = T_I(cfg.ti)
+    t_i.sample = lambda mu, logvar: mu            # deterministic code: a plain regression
+    params = [p for n, p in t_i.named_parameters() if n.startswith(("E_v.", "shared_", "G_i."))]
+    opt = torch.optim.Adam(params, lr=args.lr, betas=(0.5, 0.999))
+    vis = np.flatnonzero(train.modality == VISIBLE)
+    rng = np.random.default_rng(cfg.runtime.seed)
+    t0 = time.perf_counter()
+    for _ in range(args.steps):
+        idx = rng.choice(vis, args.batch)
+        x = to_signed(train.images[idx])                    # [B, 3, H, W]
+        y = to_signed(train.paired[idx][:, :1])             # [B, 1, H, W] the true infrared twin
+        loss = (t_i.v2i(x) - y).abs().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    seconds = time.perf_counter() - t0
+    fid = translation_fidelity(t_i, test, torch.device("cpu"))
+    row = {k: round(fid[k], 4) for k in ("v2i_l1", "v2i_corr", "grey_l1", "grey_corr",
+                                          "grey_matched_l1", "grey_matched_corr")}
+    row.update({"steps": args.steps, "lr": args.lr, "batch": args.batch, "threads": args.threads,
+                "train_seconds": round(seconds, 1), "preset": args.config,
+                "command": "python benchmarks/ti_supervised_bound.py " + " ".join(sys.argv[1:])})
+    out = Path(args.out)
+    data = json.loads(out.read_text()) if out.is_file() else {"what": __doc__.split("\n\n")[0], "runs": []}
+    data["runs"] = [r for r in data["runs"] if r.get("command") != row["command"]] + [row]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=2) + "\n")
+    print(json.dumps(row, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
