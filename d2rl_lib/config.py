@@ -237,7 +237,7 @@ def _synthetic_classroom() -> Config:
     cfg.data.train_ids, cfg.data.test_ids, cfg.data.images_per_camera = 192, 32, 4
     # Sized so that the six notebooks (T_I once, the baseline, D2RL from that T_I) fit in
     # 15 minutes on 2 CPU cores: see README, "Notebooks".
-    cfg.schedule.ti_steps, cfg.schedule.tf_steps, cfg.schedule.joint_steps = 900, 1000, 150
+    cfg.schedule.ti_steps, cfg.schedule.tf_steps, cfg.schedule.joint_steps = 600, 500, 50
     cfg.schedule.checkpoint_every, cfg.schedule.sample_every = 250, 250
     return cfg
 
