@@ -36,8 +36,10 @@ def command(run: Path) -> str:
     saved = Config.from_dict(json.loads((run / "config.json").read_text()))
     base = _flat(get_config(saved.preset).to_dict())
     sets = [f"--set {k}={v}" for k, v in _flat(saved.to_dict()).items()
-            if k not in NEUTRAL and base.get(k) != v]
-    return " ".join(["d2rl train --config", saved.preset, *sets, "--out", str(run)])
+            if k not in NEUTRAL + ("method",) and base.get(k) != v]
+    line = " ".join(["d2rl train --config", saved.preset, f"--set method={saved.method}", *sets,
+                     "--out", str(run)])
+    return line.replace(f"{ROOT}/", "")                  # paths relative to the repository
 
 
 def main() -> int:
