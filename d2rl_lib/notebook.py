@@ -197,6 +197,24 @@ def _line_progress():
         train_ti.tqdm, train_reid.tqdm = saved
 
 
+def _train_or_load(root: Path, cfg: Config, done: Sequence[str], train: Callable,
+                   trained_what: str, loaded_what: str, quiet: bool) -> bool:
+    """Train ``train(cfg, run_dir)`` into ``root`` unless a finished run of the same
+    config is there; returns whether the cached run was used."""
+    cached = _cached(root, cfg, done)
+    if not cached:
+        run_dir = _fresh_run_dir(root)
+        cfg.save(run_dir.config)
+        t0 = time.perf_counter()
+        with _line_progress():
+            train(cfg, run_dir)
+        if not quiet:
+            print(f"trained {trained_what} in {time.perf_counter() - t0:.0f} s -> {_rel(root)}")
+    elif not quiet:
+        print(f"{loaded_what} loaded from {_rel(root)} (delete the folder to train again)")
+    return cached
+
+
 @dataclass
 class TIRun:
     """A trained T_I and what its training measured."""
@@ -214,22 +232,12 @@ def trained_ti(cfg: Config, name: str = "ti", quiet: bool = False) -> TIRun:
     from .models.translation import T_I
     from .runtime import load_checkpoint
 
+    from .train_ti import run_ti
+
     root = run_root(cfg) / name
     ckpt = root / "checkpoints" / "ti_last.pt"
-    cached = _cached(root, cfg, ("ti_metrics.json", "checkpoints/ti_last.pt"))
-    if not cached:
-        from .train_ti import run_ti
-
-        run_dir = _fresh_run_dir(root)
-        cfg.save(run_dir.config)
-        t0 = time.perf_counter()
-        with _line_progress():
-            run_ti(cfg, run_dir)
-        if not quiet:
-            print(f"trained T_I ({cfg.schedule.ti_steps} steps) in {time.perf_counter() - t0:.0f} s "
-                  f"-> {_rel(root)}")
-    elif not quiet:
-        print(f"T_I loaded from {_rel(root)} (delete the folder to train again)")
+    cached = _train_or_load(root, cfg, ("ti_metrics.json", "checkpoints/ti_last.pt"), run_ti,
+                            f"T_I ({cfg.schedule.ti_steps} steps)", "T_I", quiet)
     state = load_checkpoint(ckpt)
     t_i = T_I(cfg.ti)
     t_i.load_state_dict(state["trainer"]["t_i"])
@@ -264,17 +272,8 @@ def trained(cfg: Config, method: str, quiet: bool = False):
 
     c = method_config(cfg, method)
     root = run_root(cfg) / method
-    cached = _cached(root, c, ("metrics.json", "checkpoints/last.pt"))
-    if not cached:
-        run_dir = _fresh_run_dir(root)
-        c.save(run_dir.config)
-        t0 = time.perf_counter()
-        with _line_progress():
-            run_method(c, run_dir)
-        if not quiet:
-            print(f"trained {method} in {time.perf_counter() - t0:.0f} s -> {_rel(root)}")
-    elif not quiet:
-        print(f"{method} loaded from {_rel(root)} (delete the folder to train again)")
+    cached = _train_or_load(root, c, ("metrics.json", "checkpoints/last.pt"), run_method,
+                            method, method, quiet)
     run = load_run(root, "cpu")
     run.cached = cached
     return run
