@@ -14,6 +14,13 @@ identities and scores the final model on the test protocol, writing
   images [x, x_hat_i] / [y_hat_v, y].
 - ``d2rl``: the same, then joint steps in which the re-ID loss also updates the
   generators through the translated channels (end to end, paper Sec. 3.3).
+
+Under ``torchrun`` (several processes, :mod:`d2rl_lib.distributed`; docs/training.md) the
+T_F phases of every method and the joint ``d2rl`` steps are data-parallel: T_F in
+DistributedDataParallel, each process on its share of each step's batch
+(:class:`~d2rl_lib.data.samplers.RankShare`), the T_I gradients of the joint steps
+averaged by hand; the T_I warm-up runs identically on every process; rank 0 alone writes
+logs and checkpoints and scores the test set.
 """
 from __future__ import annotations
 
@@ -28,20 +35,20 @@ import torch
 from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
+from . import distributed
 from .config import Config
 from .data.augment import augment_batch, reid_augment
 from .data.files import batches_of, pixels, score_regdb, step_batches
 from .data.records import INFRARED, VISIBLE, ImageSet, to_signed
-from .data.samplers import CrossModalityPKSampler
+from .data.samplers import CrossModalityPKSampler, RankShare
 from .data.sysu import load_perm
 from .errors import UserError
 from .evaluate import evaluate_single_modality, evaluate_sysu_like
 from .losses.reid import batch_hard_triplet, identity_loss
 from .models.embedding import T_F
 from .models.unify import unify
-from .runtime import (LossGuard, RunDir, amp_dtype, autocast, choose_device, grad_scaler,
-                      load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state,
-                      set_threads)
+from .runtime import (LossGuard, RunDir, amp_dtype, autocast, grad_scaler, load_checkpoint,
+                      rng_state, save_checkpoint, seed_everything, set_rng_state, set_threads)
 
 RAW_METHODS = ("baseline", "grayscale")
 
@@ -73,7 +80,11 @@ def prepare_raw(method: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Ten
 
 class ReIDTrainer:
     """T_F with its optimiser, warm-up + cosine learning-rate schedule, and one
-    training step: identity cross-entropy + batch-hard triplet."""
+    training step: identity cross-entropy + batch-hard triplet.
+
+    ``model`` is T_F itself (what checkpoints store and scoring uses); ``train_model`` is
+    what the training steps call: ``model`` in one process, ``model`` wrapped in
+    DistributedDataParallel when a process group is running (torchrun)."""
 
     def __init__(self, cfg: Config, num_classes: int, in_channels: int, device: torch.device):
         self.cfg, self.device = cfg, device
@@ -99,6 +110,7 @@ class ReIDTrainer:
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.optim, lr_factor)
         self.amp = amp_dtype(cfg.runtime.amp, device)
         self.scaler = grad_scaler(device, self.amp)
+        self.train_model = distributed.wrap(self.model)                # DDP under torchrun
 
     def losses(self, x: torch.Tensor, labels: torch.Tensor) -> Dict[str, torch.Tensor]:
         """x [B, C, H, W] in [-1, 1] (gradients may flow back into x), labels [B]."""
@@ -106,7 +118,7 @@ class ReIDTrainer:
         if self.cfg.runtime.channels_last:                            # the model's memory format
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast(self.device, self.amp):
-            f, logits = self.model(x)
+            f, logits = self.train_model(x)                          # [B, D], [B, classes]
         f, logits = f.float(), logits.float()
         l_id = identity_loss(logits, labels, t.label_smoothing)
         l_tri = batch_hard_triplet(f, labels, t.triplet_margin)
@@ -114,7 +126,7 @@ class ReIDTrainer:
         return {"reid": t.w_id * l_id + t.w_triplet * l_tri, "id": l_id, "triplet": l_tri, "acc": acc}
 
     def step(self, x: torch.Tensor, labels: torch.Tensor) -> Dict[str, torch.Tensor]:
-        self.model.train()
+        self.train_model.train()
         out = self.losses(x, labels)
         self.optim.zero_grad(set_to_none=True)
         self.scaler.scale(out["reid"]).backward()
@@ -200,7 +212,7 @@ def joint_step(ti, trainer: "ReIDTrainer", raw: torch.Tensor, modality: torch.Te
         u = raw.new_zeros(raw.shape[0], 4, *raw.shape[2:])           # [B, 4, H, W]
         u[vis] = torch.cat([x, x_vi], 1)
         u[~vis] = torch.cat([y_iv, y], 1)
-        trainer.model.train()
+        trainer.train_model.train()
         held.update(trainer.losses(u, labels))
         return trainer.cfg.tf.w_reid_to_ti * held["reid"]
 
@@ -238,23 +250,28 @@ def run_method(cfg: Config, run_dir: RunDir, resume: bool = False) -> dict:
     Schedule (DECISIONS.md): T_I warm-up for ``schedule.ti_steps`` (methods with T_I),
     then T_F for ``schedule.tf_steps`` on the (unified) images with T_I frozen, then
     ``schedule.joint_steps`` more: joint updates of T_I and T_F for ``d2rl``, plain T_F
-    steps for every other method, so that every T_F sees the same number of steps."""
+    steps for every other method, so that every T_F sees the same number of steps.
+
+    Under torchrun (``WORLD_SIZE`` > 1; module docstring) every process calls this and gets
+    rank 0's metrics back; one process runs exactly the single-process code path."""
     from .train_ti import TITrainer, UnpairedBatches, train_ti_steps
 
     if cfg.method not in RAW_METHODS + tuple(TI_MODES):
         raise UserError(f"unknown method {cfg.method!r}")
     seed_everything(cfg.runtime.seed)
     set_threads(cfg.runtime.threads)
-    device = choose_device(cfg.runtime.device)
+    device = distributed.setup(cfg.runtime.device)                  # joins torchrun's group, if any
+    world, rank, main = distributed.world_size(), distributed.rank(), distributed.is_main()
     train, test = load_data(cfg)
     mode = TI_MODES.get(cfg.method)
     ti = TITrainer(cfg, device) if mode else None
     num_classes = int(train.labels.max()) + 1
     in_channels = 4 if mode == "multi-spectral" else 3
-    trainer = ReIDTrainer(cfg, num_classes, in_channels, device)
+    trainer = ReIDTrainer(cfg, num_classes, in_channels, device)   # T_F in DDP if world > 1
     prepare = prepare_unified(ti.t_i, mode) if mode else prepare_raw(cfg.method)
     sampler = CrossModalityPKSampler(train.labels, train.modality, cfg.schedule.batch_ids,
                                      cfg.schedule.batch_images, cfg.runtime.seed)
+    batch_of = sampler.batch if world == 1 else RankShare(sampler, rank, world).batch
     aug = reid_augment(cfg.data.height, cfg.data.width)
     ckpt = run_dir.checkpoints / "last.pt"
     guard = LossGuard("T_F", checkpoint_hint=str(ckpt))
@@ -270,29 +287,43 @@ def run_method(cfg: Config, run_dir: RunDir, resume: bool = False) -> dict:
         start, elapsed = state["step"], state["seconds"]
     t0 = time.perf_counter()
 
-    def checkpoint(step: int) -> None:
+    def checkpoint(step: int) -> None:                               # unwrapped T_F: no "module."
+        if not main:                                                 # rank 0 writes, the others go on
+            return
         state = {"trainer": trainer.state_dict(), "rng": rng_state(), "step": step,
                  "seconds": elapsed + time.perf_counter() - t0, "config": cfg.to_dict(),
                  "num_classes": num_classes, "in_channels": in_channels}
         if ti is not None:
             state["ti"] = ti.state_dict()
+        if world > 1:
+            state["world_size"] = world
         save_checkpoint(state, ckpt)
+
+    if world > 1 and main:
+        run_dir.write_log(f"distributed: {world} processes ({device.type}), each step's batch of "
+                          f"{cfg.schedule.batch_ids} identities split {cfg.schedule.batch_ids // world} "
+                          f"per process" + (f", resumed at step {start}" if start else ""))
 
     if ti is not None and cfg.schedule.ti_init and start < ti_end:  # phase 1 done elsewhere
         load_ti_init(ti, cfg)
         start = ti_end
     if ti is not None and start < ti_end:                            # phase 1: T_I warm-up
         batches = UnpairedBatches(train, cfg.schedule.ti_batch, cfg.runtime.seed)
-        train_ti_steps(ti, batches, start, ti_end, run_dir, cfg, desc=f"T_I ({cfg.method})",
-                       on_checkpoint=checkpoint)
+        train_ti_steps(ti, batches, start, ti_end, run_dir if main else None, cfg,
+                       desc=f"T_I ({cfg.method})", on_checkpoint=checkpoint)  # same on every rank
         start = ti_end
+    if ti is not None and world > 1:                                 # identical T_I replicas, then
+        distributed.broadcast_state(ti.t_i, ti.opt_g, ti.opt_d)      # the joint steps average
+        ti.grad_sync = distributed.average_gradients                 # their T_I gradients
     labels_all = torch.as_tensor(train.labels)
     raw_prepare = prepare_raw("baseline")
-    tf_batches = step_batches(train, sampler.batch, start - ti_end, tf_total, cfg.data.num_workers,
+    tf_batches = step_batches(train, batch_of, start - ti_end, tf_total, cfg.data.num_workers,
                               cfg.runtime.seed)                       # (step, idx, uint8 images)
     bar = tqdm(tf_batches, desc=f"T_F ({cfg.method})", initial=start - ti_end,
-               total=tf_total, leave=False, mininterval=2.0)
+               total=tf_total, leave=False, mininterval=2.0, disable=not main)
     for step, idx, images in bar:                                     # phases 2 and 3
+        if world > 1:                  # each rank its own augmentations, a pure function of the step
+            torch.manual_seed(distributed.step_seed(cfg.runtime.seed, step, rank))
         mod = torch.as_tensor(train.modality[idx])
         labels = labels_all[idx].to(device)
         if cfg.method == "d2rl" and step >= cfg.schedule.tf_steps:
@@ -307,8 +338,9 @@ def run_method(cfg: Config, run_dir: RunDir, resume: bool = False) -> dict:
         else:
             x = augment_batch(prepare(images, mod), aug)
             out = trainer.step(x.to(device), labels)
-        vals = guard.check(step, {k: out[k] for k in ("reid", "id", "triplet")})
-        if (step + 1) % cfg.schedule.log_every == 0:
+        vals = guard.check(step, distributed.mean_across_ranks(    # the same on every rank
+            {k: out[k] for k in ("reid", "id", "triplet")}))
+        if main and (step + 1) % cfg.schedule.log_every == 0:
             line = f"step {step + 1}/{tf_total} " + " ".join(f"{k}={v:.3f}" for k, v in vals.items())
             run_dir.write_log(line)
             bar.set_postfix(loss=f"{vals['reid']:.3f}", acc=f"{float(out['acc']):.2f}")
@@ -316,7 +348,14 @@ def run_method(cfg: Config, run_dir: RunDir, resume: bool = False) -> dict:
         if (every and (step + 1) % every == 0) or step + 1 == tf_total:
             checkpoint(ti_end + step + 1)
     train_seconds = elapsed + time.perf_counter() - t0
-    metrics = score(trainer.model, test, prepare, cfg, device)
+    replicas = None
+    if world > 1:                                                    # every rank's weights, hashed
+        replicas = distributed.gather_objects(
+            {"T_F": distributed.fingerprint(trainer.model),
+             **({"T_I": distributed.fingerprint(ti.t_i)} if ti is not None else {})})
+    if not main:                                # wait for rank 0's scores (the last collective)
+        return distributed.broadcast_object(None)
+    metrics = score(trainer.model, test, prepare, cfg, device)       # the unwrapped T_F, rank 0 only
     metrics.update({"method": cfg.method, "preset": cfg.preset, "seed": cfg.runtime.seed,
                     "train_seconds": round(train_seconds, 1), "ti_steps": ti_end,
                     "ti_init": cfg.schedule.ti_init or None,
@@ -325,5 +364,11 @@ def run_method(cfg: Config, run_dir: RunDir, resume: bool = False) -> dict:
         from .fidelity import translation_fidelity
 
         metrics["translation"] = translation_fidelity(ti.t_i, test, device)
+    if replicas is not None:
+        same = all(r == replicas[0] for r in replicas)
+        metrics.update({"processes": world, "replicas_identical": same})
+        run_dir.write_log(f"replicas ({world} processes): " + "; ".join(
+            f"{net} " + " ".join(r[net] for r in replicas) for net in replicas[0])
+            + ("" if same else "  DIFFER (a bug: please report it)"))
     run_dir.metrics.write_text(json.dumps(metrics, indent=2) + "\n")
-    return metrics
+    return distributed.broadcast_object(metrics)

@@ -9,6 +9,13 @@ the joint D2RL training builds on.
   T_I objective; ``extra_loss(x_hat_i, y_hat_v) -> scalar`` is added to it (the
   re-ID loss reaching the generators during joint training).
 - ``state_dict()`` / ``load_state_dict()``: models, optimisers, for checkpoints.
+- ``grad_sync``: None, or a function called on the updated parameters between the
+  backward pass and the optimiser step of ``d_step`` / ``g_step``; the joint D2RL steps
+  under torchrun set it to :func:`d2rl_lib.distributed.average_gradients`.
+
+The T_I stage itself (``run_ti``, ``d2rl train --stage ti``) runs in one process; under
+torchrun the T_I warm-up inside a method runs identically on every process
+(:func:`d2rl_lib.train_reid.run_method`, docs/training.md).
 
 x: visible [B, 3, H, W], y: infrared [B, 1, H, W], floats in [-1, 1].
 """
@@ -16,15 +23,17 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Iterable, Optional
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from . import distributed
 from .config import Config
 from .data.files import pixels
 from .data.records import INFRARED, VISIBLE, ImageSet, to_signed, to_uint8
+from .errors import UserError
 from .losses.translation import d_accuracy, gan_d_loss, gan_g_loss, kl_loss, recon_loss
 from .models.translation import T_I
 from .runtime import (LossGuard, RunDir, amp_dtype, autocast, choose_device, load_checkpoint,
@@ -44,6 +53,7 @@ class TITrainer:
         self.opt_d = torch.optim.Adam(self.t_i.discriminator_parameters(), lr=o.ti_lr, betas=betas,
                                       weight_decay=o.ti_weight_decay)
         self.amp = amp_dtype(cfg.runtime.amp, device)
+        self.grad_sync: Optional[Callable[[Iterable[torch.nn.Parameter]], None]] = None
 
     def d_step(self, x: torch.Tensor, y: torch.Tensor) -> Dict[str, float]:
         t, kind = self.t_i, self.cfg.ti.gan_loss
@@ -58,6 +68,8 @@ class TITrainer:
             loss = self.cfg.ti.w_gan * (gan_d_loss(ri, fi, kind) + gan_d_loss(rv, fv, kind))
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
+        if self.grad_sync is not None:                                # several processes
+            self.grad_sync(self.t_i.discriminator_parameters())
         self.opt_d.step()
         acc = (d_accuracy(ri, fi, kind) + d_accuracy(rv, fv, kind)) / 2
         return {"d": float(loss.detach()), "d_acc": acc}
@@ -101,6 +113,8 @@ class TITrainer:
             out["extra"] = float(extra.detach())
         self.opt_g.zero_grad(set_to_none=True)
         total.backward()
+        if self.grad_sync is not None:                                # several processes
+            self.grad_sync(self.t_i.generator_parameters())
         self.opt_g.step()
         out["g"] = float(total.detach())
         return out
@@ -144,7 +158,8 @@ def train_ti_steps(trainer: TITrainer, batches: UnpairedBatches, start: int, ste
     guard = LossGuard("T_I", collapse_patience=200,
                       checkpoint_hint=str(run_dir.checkpoints / "ti_last.pt") if run_dir else "")
     history: Dict[str, list] = {"step": [], "d_acc": [], "g": [], "d": [], "recon": [], "cycle": []}
-    bar = tqdm(range(start, steps), desc=desc, initial=start, total=steps, leave=False, mininterval=2.0)
+    bar = tqdm(range(start, steps), desc=desc, initial=start, total=steps, leave=False, mininterval=2.0,
+               disable=not distributed.is_main())                    # one bar under torchrun
     for step in bar:
         x, y = batches.batch(step)
         x, y = x.to(trainer.device), y.to(trainer.device)
@@ -182,12 +197,22 @@ def save_samples(trainer: TITrainer, batches: UnpairedBatches, run_dir: RunDir, 
     Image.fromarray(to_uint8(grid).permute(1, 2, 0).numpy()).save(run_dir.samples / f"ti_{step:06d}.png")
 
 
+def require_single_process() -> None:
+    """Refuse the T_I stage under torchrun (``WORLD_SIZE`` > 1): it runs in one process."""
+    if distributed.world_size() > 1:
+        raise UserError(f"the T_I stage (--stage ti) runs in one process, not under torchrun "
+                        f"(WORLD_SIZE={distributed.world_size()}): launch it with plain `d2rl train "
+                        f"--stage ti`; several processes train the methods (`d2rl train` without "
+                        f"--stage ti: the T_F phases of every method and the joint d2rl steps)")
+
+
 def run_ti(cfg: Config, run_dir: RunDir, resume: bool = False) -> TITrainer:
     """Train T_I for ``schedule.ti_steps`` steps on the training images, write
     checkpoints/ti_last.pt, ti_metrics.json and (synthetic world) translation.json."""
     from .fidelity import translation_fidelity
     from .train_reid import load_data
 
+    require_single_process()
     seed_everything(cfg.runtime.seed)
     set_threads(cfg.runtime.threads)
     device = choose_device(cfg.runtime.device)

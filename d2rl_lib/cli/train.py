@@ -6,9 +6,20 @@
 Writes ``config.json`` (resolved), ``log.txt``, ``checkpoints/`` and, for a
 method, ``metrics.json`` into ``--out``; ``--resume`` continues from the last
 checkpoint there.
+
+Several processes (one per GPU, or gloo processes on the CPU), docs/training.md:
+
+    torchrun --standalone --nproc_per_node 4 -m d2rl_lib train --config sysu \
+        --set data.root=/data/SYSU-MM01 --set method=baseline --out runs/base
+
+Every process runs this command; rank 0 creates the run folder and writes every file.
+``--stage ti`` runs in one process only.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+from .. import distributed
 from ..runtime import RunDir
 from .common import add_config_args, config_from_args
 
@@ -28,15 +39,28 @@ def register(sub) -> None:
 def run(args) -> int:
     cfg = config_from_args(args)
     name = "ti" if args.stage == "ti" else cfg.method
-    run_dir = RunDir.create(args.out, cfg.runtime.out_dir, name)
-    cfg.save(run_dir.config)
     if args.stage == "ti":
-        from ..train_ti import run_ti
+        from ..train_ti import require_single_process
 
-        run_ti(cfg, run_dir, resume=args.resume)
-    else:
-        from ..train_reid import run_method
+        require_single_process()                                     # before any file is written
+    distributed.setup(cfg.runtime.device)                            # torchrun: join the group
+    try:
+        root = None
+        if distributed.is_main():
+            run_dir = RunDir.create(args.out, cfg.runtime.out_dir, name)
+            cfg.save(run_dir.config)
+            root = str(run_dir.root)
+        run_dir = RunDir(Path(distributed.broadcast_object(root)))     # rank 0's folder everywhere
+        if args.stage == "ti":
+            from ..train_ti import run_ti
 
-        run_method(cfg, run_dir, resume=args.resume)
-    print(f"outputs: {run_dir.root}")
+            run_ti(cfg, run_dir, resume=args.resume)
+        else:
+            from ..train_reid import run_method
+
+            run_method(cfg, run_dir, resume=args.resume)
+        if distributed.is_main():
+            print(f"outputs: {run_dir.root}")
+    finally:
+        distributed.cleanup()
     return 0

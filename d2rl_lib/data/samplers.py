@@ -41,3 +41,30 @@ class CrossModalityPKSampler:
             for pool in self.pools[int(lab)]:
                 out.append(rng.choice(pool, self.K, replace=len(pool) < self.K))
         return np.concatenate(out)
+
+
+class RankShare:
+    """The distributed sampler: process ``rank`` of ``world``'s share of each PK batch.
+
+    Every process draws the same global batch ``sampler.batch(step)`` (a pure function of
+    ``(seed, step)``) and keeps the identities ``rank, rank + world, ...`` of it, each with its
+    K visible and K infrared images: per process P / world identities x (K + K) images, so
+    the batch-hard triplet loss still finds a positive of the other modality for every image,
+    the shares are disjoint, and together they are exactly the single-process batch. A
+    resumed run, or one with another number of processes, sees the same images per step.
+    """
+
+    def __init__(self, sampler: CrossModalityPKSampler, rank: int, world: int):
+        if world < 1 or not 0 <= rank < world:
+            raise UserError(f"rank {rank} of {world} processes: need 0 <= rank < world")
+        if sampler.P % world:
+            divisors = [n for n in range(1, sampler.P + 1) if sampler.P % n == 0]
+            raise UserError(f"schedule.batch_ids={sampler.P} identities per batch cannot be split "
+                            f"over {world} processes; use a multiple of {world} for "
+                            f"schedule.batch_ids, or launch {', '.join(map(str, divisors))} processes")
+        self.sampler, self.rank, self.world = sampler, rank, world
+
+    def batch(self, step: int) -> np.ndarray:
+        """Indices [P / world * 2K]: this rank's identities of ``sampler.batch(step)``."""
+        full = self.sampler.batch(step).reshape(self.sampler.P, 2 * self.sampler.K)  # [P, 2K]
+        return full[self.rank::self.world].reshape(-1)
