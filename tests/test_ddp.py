@@ -121,18 +121,28 @@ def test_torchrun_settings_are_checked(monkeypatch, tmp_path, capsys):
 
 
 # -- the real trainer under torchrun ---------------------------------------------------------
-TINY = ["method=d2rl", "data.train_ids=6", "data.test_ids=4", "data.images_per_camera=2",
-        "data.trials=2", "schedule.batch_ids=4", "schedule.batch_images=2", "schedule.log_every=1",
-        "schedule.checkpoint_every=0", "schedule.sample_every=1", "schedule.ti_batch=2",
-        "schedule.ti_steps=2", "schedule.tf_steps=2", "ti.channels=8", "ti.disc_channels=8",
-        "ti.n_res=1", "runtime.device=cpu", "runtime.threads=1"]
+SMALL = ["data.train_ids=6", "data.test_ids=4", "data.images_per_camera=2", "data.trials=2",
+         "schedule.batch_ids=4", "schedule.batch_images=2", "schedule.log_every=1",
+         "schedule.checkpoint_every=0", "runtime.device=cpu", "runtime.threads=1"]
+TINY = SMALL + ["method=d2rl", "schedule.sample_every=1", "schedule.ti_batch=2", "schedule.ti_steps=2",
+                "schedule.tf_steps=2", "ti.channels=8", "ti.disc_channels=8", "ti.n_res=1"]
 
 
-def _train_args(out, joint_steps: int):
+def _train_args(out, overrides):
     args = ["train", "--config", "synthetic-ci", "--out", str(out)]
-    for kv in TINY + [f"schedule.joint_steps={joint_steps}"]:
+    for kv in overrides:
         args += ["--set", kv]
     return args
+
+
+def _torchrun(args, cwd) -> subprocess.CompletedProcess:
+    """``torchrun --standalone --nproc_per_node 2 -m d2rl_lib ARGS``: two gloo processes."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "d2rl_lib"] + args
+    res = subprocess.run(cmd, cwd=cwd, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return res
 
 
 @pytest.mark.slow
@@ -143,11 +153,7 @@ def test_torchrun_trains_d2rl_on_two_gloo_processes(tmp_path):
     from d2rl_lib.runtime import load_checkpoint
 
     out = tmp_path / "run"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "d2rl_lib"] + _train_args(out, joint_steps=2)
-    res = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr[-3000:]
+    res = _torchrun(_train_args(out, TINY + ["schedule.joint_steps=2"]), tmp_path)
     assert res.stdout.count("outputs:") == 1                          # rank 0 alone prints
 
     log = (out / "log.txt").read_text().splitlines()
@@ -178,8 +184,29 @@ def test_torchrun_trains_d2rl_on_two_gloo_processes(tmp_path):
     t_f.load_state_dict(model)                                        # strict: same keys, shapes
 
     # one process continues the two-process run: one more joint step
-    assert main(_train_args(out, joint_steps=3) + ["--resume"]) == 0
+    assert main(_train_args(out, TINY + ["schedule.joint_steps=3"]) + ["--resume"]) == 0
     log = (out / "log.txt").read_text().splitlines()
     assert log[-1].startswith("step 5/5")
     assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 7
     assert "processes" not in json.loads((out / "metrics.json").read_text())
+
+
+@pytest.mark.slow
+def test_torchrun_resume_repeats_the_uninterrupted_run(tmp_path):
+    """Two processes, stopped after 2 steps and resumed: the same losses and final weights."""
+    def args(out, steps, *extra):
+        return _train_args(tmp_path / out, SMALL + ["method=grayscale", f"schedule.tf_steps={steps}",
+                                                    "schedule.joint_steps=0"]) + list(extra)
+
+    _torchrun(args("full", 3), tmp_path)
+    _torchrun(args("part", 2), tmp_path)
+    _torchrun(args("part", 3, "--resume"), tmp_path)
+
+    def steps_and_hashes(out):
+        log = (tmp_path / out / "log.txt").read_text().splitlines()
+        losses = {line.split()[1].split("/")[0]: line.split(" ", 2)[2] for line in log
+                  if line.startswith("step ")}
+        return losses, log[-1]
+    full, part = steps_and_hashes("full"), steps_and_hashes("part")
+    assert full[0] == part[0] and len(full[0]) == 3                  # steps 1, 2, 3: same losses
+    assert full[1] == part[1] and full[1].startswith("replicas (2 processes): T_F")
