@@ -34,7 +34,8 @@ class Instant:
 
 
 def random_instant(rng: np.random.Generator) -> Instant:
-    occ = int(rng.choice([0, 0, 0, 1, 2]))
+    # = rng.choice([0, 0, 0, 1, 2]): the same single draw, without choice's overhead
+    occ = (0, 0, 0, 1, 2)[int(rng.integers(0, 5))]
     return Instant(
         view=int(rng.integers(4)), stride=float(rng.uniform(0, 1)),
         dx=float(rng.uniform(-0.08, 0.08)), scale=float(rng.uniform(0.88, 1.06)),
@@ -52,8 +53,33 @@ def _grid(h: int, w: int) -> Tuple[np.ndarray, np.ndarray]:
     return v[:, None], x[None, :]
 
 
-def _box(t, s, t0, t1, s0, s1):
-    return (t >= t0) & (t < t1) & (s >= s0) & (s < s1)
+def _rows(r: np.ndarray) -> slice:
+    """The smallest run of rows that holds every True of a row condition ([H, 1])."""
+    idx = np.flatnonzero(r)
+    return slice(int(idx[0]), int(idx[-1]) + 1) if idx.size else slice(0, 0)
+
+
+_SIGNS = np.array([-1.0, 1.0], np.float32)[:, None, None]  # left and right
+
+
+class _Bands:
+    """Rows of the image by the body coordinate t, a column [H, 1] that grows down
+    the image: ``rows(a, b)`` is the run of rows where a <= t < b (t compared in
+    float32, as ``t >= a`` and ``t < b`` do). A part is drawn on its rows alone."""
+
+    def __init__(self, t: np.ndarray, cuts):
+        # t never decreases down the image, so the rows where t < a are the first
+        # searchsorted(t, a) rows (one search for all the cuts a part may use).
+        at = np.searchsorted(t[:, 0], np.asarray(cuts, np.float32))
+        self.at = dict(zip(cuts, at.tolist()))
+
+    def rows(self, a: float, b: float) -> slice:
+        return slice(self.at[a], max(self.at[a], self.at[b]))
+
+
+def _paint(lab: np.ndarray, band: slice, mask: np.ndarray, value) -> None:
+    """``lab[band][mask] = value``; ``value`` may be one label per row ([n, 1])."""
+    np.copyto(lab[band], value, where=mask)
 
 
 def label_map(p: Person, it: Instant, h: int, w: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -74,87 +100,112 @@ def label_map(p: Person, it: Instant, h: int, w: int) -> Tuple[np.ndarray, np.nd
     hip = 1.0 - p.leg_ratio
     half = p.width / 2 * (0.6 if side else 1.0)       # half shoulder width
     neck = 2 * rh
-
-    # Legs and shoes.
     spread = (0.02 + 0.05 * it.stride) * (1.6 if side else 1.0)
     leg_w = 0.045
-    for sign in (-1.0, 1.0):
-        c = sign * (leg_w * 0.9 + spread * (t - hip) / (1 - hip))
-        leg = (t >= hip) & (t < 0.96) & (np.abs(s - c) < leg_w)
-        knee = hip + 0.45 * (1 - hip)
-        lab[leg & ((t < knee) | (not p.shorts))] = BOTTOM
-        lab[leg & (t >= knee) & p.shorts] = SKIN
-        lab[(t >= 0.95) & (t <= 1.0) & (np.abs(s - c - 0.015 * turn * side) < leg_w * 1.25)] = SHOES
-    # Torso (tapers to the hip), with the top garment.
-    torso_half = half * (1 - 0.25 * np.clip((t - neck) / (hip - neck), 0, 1))
-    torso = (t >= neck) & (t < hip + 0.04) & (np.abs(s) < torso_half)
-    lab[torso & (t < hip - 0.02)] = TOP
-    lab[torso & (t >= hip - 0.02)] = BOTTOM
-    # Arms: beside the torso from the front/back, one swinging arm from the side.
+    knee = hip + 0.45 * (1 - hip)
     arm_w = 0.035
     arm_end = hip + 0.08
     arm_len = arm_end - (neck + 0.02)
     sleeve_end = neck + 0.02 + p.sleeves * arm_len * 0.9
+    # t is a column [H, 1] and s a row [1, W]: each part below is a test on (t, s),
+    # made on the rows its t-range allows (``_Bands``) and painted over the earlier ones.
+    bands = _Bands(t, (hip, 0.96, 0.95, neck, hip + 0.04, neck + 0.02, arm_end, rh * 1.5, neck + 0.01,
+                       rh, neck + 0.12, -0.01, rh * 0.75, neck + 0.03, hip - 0.02, hip - 0.03, hip - 0.08,
+                       hip - 0.05, hip + 0.1, hip))
+    tops = np.uint8(TOP)
+    abs_s = np.abs(s)
+
+    # Legs and shoes: the left (sign -1) and right (+1) leg tested together, painted in turn.
+    legs = bands.rows(hip, 0.96)
+    feet = slice(bands.at[0.95], int(np.searchsorted(t[:, 0], np.float32(1.0), "right")))  # 0.95 <= t <= 1
+    off = leg_w * 0.9 + spread * (t - hip) / (1 - hip)   # leg centre |c| down the body
+    leg = np.abs(s - off[legs] * _SIGNS) < leg_w                           # [2, rows, W]
+    shoe = np.abs(s - off[feet] * _SIGNS - 0.015 * turn * side) < leg_w * 1.25
+    # Below the knee: trousers, or bare legs under shorts.
+    leg_part = np.where(t[legs] < knee, np.uint8(BOTTOM), np.uint8(SKIN)) if p.shorts else np.uint8(BOTTOM)
+    for k in (0, 1):
+        _paint(lab, legs, leg[k], leg_part)
+        _paint(lab, feet, shoe[k], SHOES)
+    # Torso (tapers to the hip), with the top garment.
+    torso = bands.rows(neck, hip + 0.04)
+    t_torso = t[torso]
+    torso_half = half * (1 - 0.25 * np.clip((t_torso - neck) / (hip - neck), 0, 1))
+    _paint(lab, torso, abs_s < torso_half, np.where(t_torso < hip - 0.02, tops, np.uint8(BOTTOM)))
+    # Arms: beside the torso from the front/back, one swinging arm from the side.
+    arms = bands.rows(neck + 0.02, arm_end)
+    t_arm = t[arms]
     if side:
         swing = (it.stride - 0.5) * 0.12
-        centres = [swing * (t - neck) / arm_len]
+        centres = [swing * (t_arm - neck) / arm_len]
     else:
         centres = [-(half + arm_w * 0.8), half + arm_w * 0.8]
+    arm_part = np.where(t_arm < sleeve_end, tops, np.uint8(SKIN))   # sleeve, then bare arm
     for c in centres:
-        arm = (t >= neck + 0.02) & (t < arm_end) & (np.abs(s - c) < arm_w)
-        lab[arm & (t < sleeve_end)] = TOP
-        lab[arm & (t >= sleeve_end)] = SKIN
+        _paint(lab, arms, np.abs(s - c) < arm_w, arm_part)
     # Neck, head, hair.
-    lab[(t >= rh * 1.5) & (t < neck + 0.01) & (np.abs(s) < rh * 0.5)] = SKIN
-    head = (t - rh) ** 2 + (s - 0.15 * rh * turn * side) ** 2 < rh ** 2
-    lab[head] = SKIN
+    _paint(lab, bands.rows(rh * 1.5, neck + 0.01), abs_s < rh * 0.5, SKIN)
+    # The head and the hair are discs around t = rh: only the rows where
+    # (t - rh)^2 < hair_r^2 can hold them.
     hair_r = rh * 1.08
-    hair = (t - rh) ** 2 + s ** 2 < hair_r ** 2
+    d2 = (t - rh) ** 2
+    cap = _rows(d2 < hair_r ** 2)
+    tc, lc, d2 = t[cap], lab[cap], d2[cap]
+    head = d2 + (s - 0.15 * rh * turn * side) ** 2 < rh ** 2
+    lc[head] = SKIN
+    hair = d2 + s ** 2 < hair_r ** 2
     if it.view == BACK:
-        lab[hair] = HAIR
+        lc[hair] = HAIR
     elif side:
-        lab[hair & ((t < rh * 0.9) | (s * turn < -0.2 * rh))] = HAIR
+        lc[hair & ((tc < rh * 0.9) | (s * turn < -0.2 * rh))] = HAIR
     else:
-        lab[hair & (t < rh * 0.8)] = HAIR
+        lc[hair & (tc < rh * 0.8)] = HAIR
     if p.long_hair:
-        long = (t >= rh) & (t < neck + 0.12) & (np.abs(s) < rh * 1.05)
+        long = bands.rows(rh, neck + 0.12)
         if it.view == BACK:
-            lab[long] = HAIR
+            _paint(lab, long, abs_s < rh * 1.05, HAIR)
         else:
-            lab[long & (np.abs(s) > rh * 0.7) & ~head] = HAIR
+            not_head = np.ones((h, w), dtype=bool)
+            not_head[cap] = ~head
+            _paint(lab, long, (abs_s < rh * 1.05) & (abs_s > rh * 0.7) & not_head[long], HAIR)
     # Hat.
     if p.hat:
-        lab[(t >= -0.01) & (t < rh * 0.75) & (np.abs(s) < rh * 1.2)] = HAT
+        _paint(lab, bands.rows(-0.01, rh * 0.75), abs_s < rh * 1.2, HAT)
     # Bags.
     if p.bag == 1:  # backpack
         if it.view == BACK:
-            lab[_box(t, s, neck + 0.03, hip - 0.02, -half * 0.8, half * 0.8)] = BAG
+            _paint(lab, bands.rows(neck + 0.03, hip - 0.02), (s >= -half * 0.8) & (s < half * 0.8), BAG)
         elif side:
-            lab[_box(t, s * -turn, neck + 0.03, hip - 0.03, half * 0.8, half * 0.8 + 0.09)] = BAG
+            sb = s * -turn
+            _paint(lab, bands.rows(neck + 0.03, hip - 0.03), (sb >= half * 0.8) & (sb < half * 0.8 + 0.09), BAG)
         else:
             for sign in (-1.0, 1.0):
-                lab[_box(t, s * sign, neck, hip - 0.08, half * 0.45, half * 0.45 + 0.025)] = BAG
+                sb = s * sign
+                _paint(lab, bands.rows(neck, hip - 0.08), (sb >= half * 0.45) & (sb < half * 0.45 + 0.025), BAG)
     elif p.bag == 2:  # shoulder bag on the right hip, strap across the chest
         bag_s = (half + 0.02) * (0.5 if side else 1.0) * (1 if it.view != BACK else -1)
-        lab[_box(t, s, hip - 0.05, hip + 0.1, bag_s - 0.06, bag_s + 0.06)] = BAG
-        strap = np.abs((s - (-half * 0.7)) / (2 * half * 0.85) - (t - neck) / (hip - neck)) < 0.06
-        lab[strap & (t >= neck) & (t < hip) & (np.abs(s) < half)] = BAG
+        _paint(lab, bands.rows(hip - 0.05, hip + 0.1), (s >= bag_s - 0.06) & (s < bag_s + 0.06), BAG)
+        chest = bands.rows(neck, hip)
+        strap = np.abs((s - (-half * 0.7)) / (2 * half * 0.85) - (t[chest] - neck) / (hip - neck)) < 0.06
+        _paint(lab, chest, strap & (abs_s < half), BAG)
 
-    # Pattern of the garments: which pixels take the second dye.
+    # Pattern of the garments: which pixels take the second dye. Stripes along t
+    # depend on the row only and stripes along s on the column only: each is
+    # computed on its row or column and broadcast.
     f_top, f_bot = p.top.pattern_freq, p.bottom.pattern_freq
     for part, g, f in ((TOP, p.top, f_top), (BOTTOM, p.bottom, f_bot), (BAG, p.bag_item, 6.0)):
-        m = lab == part
-        if g.pattern == 0 or not m.any():
+        if g.pattern == 0:
             continue
-        tt, ss = np.broadcast_to(t, lab.shape), np.broadcast_to(s, lab.shape)
+        m = lab == part
+        if not m.any():
+            continue
         if g.pattern == 1:
-            a = np.sin(2 * np.pi * f * tt * 1.6) > 0
+            a = np.sin(2 * np.pi * f * t * 1.6) > 0
         elif g.pattern == 2:
-            a = np.sin(2 * np.pi * f * ss * 1.6) > 0
+            a = np.sin(2 * np.pi * f * s * 1.6) > 0
         elif g.pattern == 3:
-            a = (np.sin(2 * np.pi * f * tt * 1.6) > 0) ^ (np.sin(2 * np.pi * f * ss * 1.6) > 0)
+            a = (np.sin(2 * np.pi * f * t * 1.6) > 0) ^ (np.sin(2 * np.pi * f * s * 1.6) > 0)
         else:
-            a = ss > 0
+            a = s > 0
         alt |= m & a
 
     # Occluders, in front of everything.
@@ -165,5 +216,5 @@ def label_map(p: Person, it: Instant, h: int, w: int) -> Tuple[np.ndarray, np.nd
         lab[box] = OCCLUDER
     elif it.occlusion == 2:
         c = (it.occ_pos - 0.5) * 0.8 * (w / h)
-        lab[np.broadcast_to(np.abs(x - c) < 0.05 + 0.05 * it.occ_size, lab.shape)] = OCCLUDER
+        lab[:, (np.abs(x - c) < 0.05 + 0.05 * it.occ_size)[0]] = OCCLUDER
     return lab, alt, np.broadcast_to(s, lab.shape)

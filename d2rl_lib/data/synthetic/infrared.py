@@ -82,25 +82,33 @@ def render_infrared(p: Person, cam: Camera, lab: np.ndarray, alt: np.ndarray, s:
     h, w = lab.shape
     amb = cam.ambient * rng.uniform(0.95, 1.05)
     v = (np.arange(h, dtype=np.float32)[:, None] + 0.5) / h
-    img = np.broadcast_to(amb + 0.06 * (v - 0.5) * (1 if cam.indoor else -1), (h, w)).copy()
+    img = np.empty((h, w), np.float32)
+    img[...] = amb + 0.06 * (v - 0.5) * (1 if cam.indoor else -1)
     for _ in range(int(rng.integers(0, 3))):  # a few lukewarm objects (radiators, lamps, cars)
         c0 = int(rng.integers(0, w))
         r0 = int(rng.integers(0, h // 2))
         img[r0:r0 + h // 6, c0:c0 + max(1, w // 8)] += rng.uniform(0.05, 0.2)
     skin = SKIN_EMISSIVITY * p.skin_heat + (1 - SKIN_EMISSIVITY) * amb
-    img[lab == SKIN] = skin
-    img[lab == HAIR] = HAIR_T
+    # Radiance per label, painted in one pass: entry ``part`` for the first dye and
+    # ``part + n`` for a pattern's second dye (only a patterned garment has such pixels;
+    # a garment out of view gets a value no pixel uses).
+    n = OCCLUDER + 1
+    radiance = np.zeros(2 * n, np.float32)
+    radiance[SKIN] = radiance[SKIN + n] = skin
+    radiance[HAIR] = radiance[HAIR + n] = HAIR_T
     for part, g in ((TOP, p.top), (BOTTOM, p.bottom), (SHOES, p.shoes), (BAG, p.bag_item),
                     (HAT, p.hat_item)):
-        m = lab == part
-        if not m.any():
-            continue
-        img[m & ~alt] = garment_radiance(g, g.dye, amb, ir_model, table)
+        radiance[part] = garment_radiance(g, g.dye, amb, ir_model, table)
         if g.pattern:
-            img[m & alt] = garment_radiance(g, g.dye2, amb, ir_model, table)
+            radiance[part + n] = garment_radiance(g, g.dye2, amb, ir_model, table)
     occ = lab == OCCLUDER
-    if occ.any():
-        img[occ] = amb + rng.uniform(-0.05, 0.1)
+    occ_t = amb + rng.uniform(-0.05, 0.1) if occ.any() else None
     body = (lab != BG) & ~occ
-    img[body] *= 1.0 - 0.15 * np.clip((s[body] * 4.0) ** 2, 0, 1)  # cooler at grazing angles
+    if s.strides[0] == 0:  # label_map's s: the same down every column
+        s = s[:1]
+    grazing = 1.0 - 0.15 * np.clip((s * 4.0) ** 2, 0, 1)  # cooler at grazing angles
+    code = (lab + n * np.asarray(alt, np.uint8)).astype(np.intp)
+    img = np.where(body, np.take(radiance, code) * grazing, img)
+    if occ_t is not None:
+        img[occ] = occ_t
     return np.clip(cam.gain * img, 0, 1)

@@ -17,7 +17,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 import torch
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import correlate1d
 
 from ...errors import UserError
 from ...runtime import load_checkpoint, save_checkpoint
@@ -67,6 +67,37 @@ class WorldSpec:
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
+def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of standard deviation ``sigma`` pixels over the image's rows and
+    columns (not its colour channels): ``scipy.ndimage.gaussian_filter(img, (sigma,
+    sigma[, 0]))`` step by step, one kernel for both axes, same dtype as ``img``."""
+    radius = int(4.0 * sigma + 0.5)               # gaussian_filter's truncate=4
+    if radius == 0:                               # a one-tap kernel, [1.0]: no change
+        return img.copy()
+    x = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 / (sigma * sigma) * x ** 2)
+    kernel = (kernel / kernel.sum())[::-1]
+    tmp = np.empty_like(img)                      # keeps img's memory layout (colour planes)
+    correlate1d(img, kernel, 0, tmp, "reflect", 0.0, 0)
+    return correlate1d(tmp, kernel, 1, np.empty(img.shape, img.dtype), "reflect", 0.0, 0)
+
+
+def _add_noise(img: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
+    """``img + rng.normal(0, std, img.shape)`` (float64): the same draws, fewer passes."""
+    noise = rng.standard_normal(img.shape)
+    noise *= std
+    noise += img
+    return noise
+
+
+def _to_uint8(img: np.ndarray) -> np.ndarray:
+    """``(np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)``, in place on float ``img``."""
+    np.clip(img, 0, 1, out=img)
+    img *= 255
+    img += 0.5
+    return img.astype(np.uint8)
+
+
 class SyntheticWorld:
     """People and cameras, rendered on demand, deterministically.
 
@@ -78,6 +109,7 @@ class SyntheticWorld:
     def __init__(self, spec: WorldSpec):
         self.spec = spec.validate()
         self.table = hue_table(spec.world_seed)
+        self._scene_memo = None   # the last (pid, cam, index), its instant and label map
 
     @lru_cache(maxsize=4096)
     def person(self, pid: int) -> Person:
@@ -86,27 +118,38 @@ class SyntheticWorld:
     def instant(self, pid: int, cam: int, index: int) -> Instant:
         return random_instant(np.random.default_rng([self.spec.world_seed, pid, cam, index, 2]))
 
+    def _scene(self, pid: int, cam: int, index: int):
+        """The instant and its label map; an image and its paired twin (rendered one
+        after the other by ``image_set``) share them, so the last one is kept."""
+        memo = self._scene_memo
+        if memo is None or memo[0] != (pid, cam, index):
+            it = self.instant(pid, cam, index)
+            lab = label_map(self.person(pid), it, self.spec.height, self.spec.width)
+            memo = ((pid, cam, index), it, lab)
+            self._scene_memo = memo
+        return memo[1], memo[2]
+
     def render(self, pid: int, cam: int, index: int, paired: bool = False
                ) -> Tuple[np.ndarray, np.ndarray]:
         """uint8 image [H, W, 3] and the person's silhouette mask [H, W] (bool)."""
-        h, w = self.spec.height, self.spec.width
-        p, it = self.person(pid), self.instant(pid, cam, index)
+        h = self.spec.height
+        p, (it, (lab, alt, s)) = self.person(pid), self._scene(pid, cam, index)
         view_cam = CAMERAS[CAMERAS[cam].paired_cam] if paired else CAMERAS[cam]
         rng = np.random.default_rng([self.spec.world_seed, pid, view_cam.cam, index, 3])
-        lab, alt, s = label_map(p, it, h, w)
         sigma = it.blur * h / 64
         if view_cam.modality == VISIBLE:
             img = render_visible(p, it, view_cam, lab, alt, s, rng)
             if sigma > 0.05:
-                img = gaussian_filter(img, sigma=(sigma, sigma, 0))
-            img = img + rng.normal(0, view_cam.noise, img.shape)
+                img = _blur(img, sigma)
+            img = _add_noise(img, view_cam.noise, rng)
         else:
             ir = render_infrared(p, view_cam, lab, alt, s, rng, self.spec.ir_model, self.table)
             if sigma > 0.05:
-                ir = gaussian_filter(ir, sigma=sigma * 1.15)  # thermal optics are softer
-            ir = ir + rng.normal(0, view_cam.noise, ir.shape)
-            img = np.repeat(ir[..., None], 3, axis=2)
-        img = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+                ir = _blur(ir, sigma * 1.15)  # thermal optics are softer
+            img = _add_noise(ir, view_cam.noise, rng)
+        img = _to_uint8(img)
+        if img.ndim == 2:  # infrared: the same intensity in the three channels
+            img = np.repeat(img[..., None], 3, axis=2)
         mask = (lab != BG) & (lab != OCCLUDER)
         return img, mask
 
