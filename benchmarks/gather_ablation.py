@@ -4,8 +4,11 @@ README's markdown table.
     python benchmarks/gather_ablation.py \\
         --run baseline=runs/notebooks/synthetic-classroom-seed0/baseline \\
         --run d2rl=runs/notebooks/synthetic-classroom-seed0/d2rl \\
-        --run grayscale=runs/ablation/grayscale ...
+        --run grayscale=runs/ablation/grayscale ... \\
+        --run baseline=runs/ablation/seed1/baseline --run d2rl=runs/ablation/seed1/d2rl ...
 
+The first seed given is the full one-seed table (``methods``); a method given with runs of
+other seeds also gets its mean and standard deviation over them (``over_seeds``).
 Every number is read from the run's own metrics.json; the command that reproduces a run
 is rebuilt from its config.json (the overrides that differ from the preset).
 """
@@ -17,57 +20,81 @@ import subprocess
 import sys
 from pathlib import Path
 
-from d2rl_lib.config import Config, get_config
+import numpy as np
+
+from d2rl_lib.config import Config, overrides_from_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ("rank1", "rank10", "rank20", "mAP", "mINP", "v2v_mAP", "i2i_mAP", "train_seconds")
-NEUTRAL = ("runtime.out_dir",)
 
 
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
-    return out
-
-
-def command(run: Path) -> str:
+def command(run: Path, stage: str = "") -> str:
     """`d2rl train` with the overrides that turn the preset into this run's config."""
     saved = Config.from_dict(json.loads((run / "config.json").read_text()))
-    base = _flat(get_config(saved.preset).to_dict())
-    sets = [f"--set {k}={v}" for k, v in _flat(saved.to_dict()).items()
-            if k not in NEUTRAL + ("method",) and base.get(k) != v]
-    line = " ".join(["d2rl train --config", saved.preset, f"--set method={saved.method}", *sets,
-                     "--out", str(run)])
+    sets = [f"--set {o}" for o in overrides_from_preset(saved)]
+    if stage:                                             # a --stage run: its method is moot
+        sets = [s for s in sets if not s.startswith("--set method=")] + ["--stage", stage]
+    line = " ".join(["d2rl train --config", saved.preset, *sets, "--out", str(run)])
     return line.replace(f"{ROOT}/", "")                  # paths relative to the repository
+
+
+def over_seeds(per_seed: dict) -> dict:
+    """Mean and sample standard deviation of each score over a method's seeds."""
+    out = {"seeds": sorted(per_seed, key=int)}
+    for k in ("rank1", "mAP", "v2v_mAP", "i2i_mAP"):
+        vals = np.array([v[k] for v in per_seed.values() if v.get(k) is not None], float)
+        if len(vals):
+            out[f"{k}_mean"] = round(float(vals.mean()), 2)
+            out[f"{k}_sd"] = round(float(vals.std(ddof=1)), 2) if len(vals) > 1 else None
+    return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--run", action="append", required=True, help="NAME=RUN_DIR (repeat)")
+    ap.add_argument("--run", action="append", required=True,
+                    help="NAME=RUN_DIR (repeat; repeat a NAME for its runs with other seeds)")
     ap.add_argument("--out", default=str(ROOT / "results" / "ablation.json"))
     args = ap.parse_args()
     methods, commands, protocol, preset, seed = {}, {}, None, None, None
+    seeds, seed_commands = {}, {}
     for item in args.run:
         name, _, folder = item.partition("=")
         run = Path(folder)
         metrics = json.loads((run / "metrics.json").read_text())
-        methods[name] = {k: metrics.get(k) for k in KEYS}
-        methods[name]["translation"] = metrics.get("translation")
-        commands[name] = command(run)
-        protocol, preset, seed = metrics.get("protocol"), metrics.get("preset"), metrics.get("seed")
+        seed = metrics.get("seed") if seed is None else seed       # the first run's seed
+        row = {k: metrics.get(k) for k in KEYS}
+        if str(metrics.get("seed")) in seeds.get(name, {}):
+            sys.exit(f"two runs of {name!r} with seed {metrics.get('seed')}: give each seed once")
+        seeds.setdefault(name, {})[str(metrics.get("seed"))] = row
+        seed_commands.setdefault(name, {})[str(metrics.get("seed"))] = command(run)
+        if metrics.get("seed") == seed and name not in methods:   # the one-seed full table
+            methods[name] = dict(row, translation=metrics.get("translation"))
+            commands[name] = command(run)
+            protocol, preset = metrics.get("protocol"), metrics.get("preset")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
+    multi = {name: over_seeds(per) for name, per in seeds.items() if len(per) > 1}
     out = {"preset": preset, "seed": seed, "commit": commit, "protocol": protocol,
            "commands": commands, "methods": methods,
+           "over_seeds": multi, "per_seed": {n: seeds[n] for n in multi},
+           "per_seed_commands": {n: seed_commands[n] for n in multi},
            "gathered_by": "python benchmarks/gather_ablation.py " + " ".join(sys.argv[1:])}
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+    print(f"seed {seed}:")
     print("| method | IR→V rank-1 | IR→V mAP | IR→V mINP | V→V mAP | IR→IR mAP | training s |")
     print("|---|---|---|---|---|---|---|")
     for name, m in methods.items():
         cells = [f"{m[k]:.1f}" if m[k] is not None else "–" for k in
                  ("rank1", "mAP", "mINP", "v2v_mAP", "i2i_mAP", "train_seconds")]
         print(f"| `{name}` | " + " | ".join(cells) + " |")
+    if multi:
+        print("\nover seeds (mean ± sd):")
+        print("| method | seeds | IR→V rank-1 | IR→V mAP | V→V mAP | IR→IR mAP | IR→V mAP per seed |")
+        print("|---|---|---|---|---|---|---|")
+        for name, o in multi.items():
+            cells = [f"{o[k + '_mean']:.1f} ± {o[k + '_sd']:.1f}" for k in ("rank1", "mAP", "v2v_mAP", "i2i_mAP")]
+            each = ", ".join(f"{seeds[name][s]['mAP']:.1f}" for s in o["seeds"])
+            print(f"| `{name}` | {', '.join(o['seeds'])} | " + " | ".join(cells) + f" | {each} |")
     return 0
 
 

@@ -221,8 +221,17 @@ class Config:
 
 
 # -- presets ------------------------------------------------------------------------
+def _cpu_translator(cfg: Config) -> Config:
+    """T_I settings of the CPU presets: a wider-seeing discriminator (4 layers, 2 scales),
+    a heavier GAN term and a higher learning rate than UNIT's, so that a few hundred steps
+    move the translation away from a brightness copy (DECISIONS.md, "T_I on the CPU presets")."""
+    cfg.ti.disc_layers, cfg.ti.disc_scales, cfg.ti.w_gan = 4, 2, 5.0
+    cfg.optim.ti_lr = 4e-4
+    return cfg
+
+
 def _synthetic_ci() -> Config:
-    cfg = Config(preset="synthetic-ci")
+    cfg = _cpu_translator(Config(preset="synthetic-ci"))
     cfg.data.train_ids, cfg.data.test_ids, cfg.data.images_per_camera = 32, 16, 4
     cfg.data.trials = 3
     cfg.ti.channels, cfg.ti.disc_channels = 16, 16
@@ -233,7 +242,7 @@ def _synthetic_ci() -> Config:
 
 
 def _synthetic_classroom() -> Config:
-    cfg = Config(preset="synthetic-classroom")
+    cfg = _cpu_translator(Config(preset="synthetic-classroom"))
     cfg.data.train_ids, cfg.data.test_ids, cfg.data.images_per_camera = 192, 32, 4
     # Sized so that the six notebooks (T_I once, the baseline, D2RL from that T_I) fit in
     # 15 minutes on 2 CPU cores: see README, "Notebooks".
@@ -247,7 +256,7 @@ def _sysu() -> Config:
     cfg.data.dataset, cfg.data.height, cfg.data.width = "sysu", 288, 144
     cfg.data.num_workers = 4
     cfg.ti.channels, cfg.ti.n_res, cfg.ti.disc_channels, cfg.ti.disc_scales = 64, 4, 64, 3
-    cfg.ti.n_down = 2
+    cfg.ti.n_down, cfg.ti.disc_layers = 2, 4                          # UNIT's sizes
     cfg.tf.arch, cfg.tf.pretrained, cfg.tf.last_stride = "resnet50", "torchvision", 1
     cfg.optim.tf_optimizer, cfg.optim.tf_lr, cfg.optim.tf_warmup_steps = "sgd", 0.1, 1000
     cfg.schedule.ti_steps, cfg.schedule.tf_steps, cfg.schedule.joint_steps = 20000, 5000, 20000
@@ -314,6 +323,21 @@ def _walk(obj, prefix: str = ""):
             yield from _walk(value, key + ".")
         else:
             yield key, value, _Field(f.metadata, hints[f.name])
+
+
+def flatten(d: Dict[str, Any]) -> Dict[str, Any]:
+    """A nested config dict as one level: ``{"ti.w_gan": 5.0, ...}``."""
+    return dict(_flatten(d))
+
+
+def overrides_from_preset(cfg: Config, ignore: Iterable[str] = ("runtime.out_dir",)) -> list:
+    """The ``key=value`` overrides that turn ``cfg``'s preset into ``cfg`` (``method`` first),
+    e.g. to rebuild the ``d2rl train`` command of a saved run."""
+    base = flatten(get_config(cfg.preset).to_dict())
+    mine = flatten(cfg.to_dict())
+    keys = ["method"] + [k for k in mine if k != "method"]
+    return [f"{k}={mine[k]}" for k in keys
+            if k not in tuple(ignore) and (k == "method" or base.get(k) != mine[k])]
 
 
 def _flatten(d: Dict[str, Any], prefix: str = ""):

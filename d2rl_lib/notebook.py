@@ -28,7 +28,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 import torch
 
-from .config import Config, get_config
+from .config import Config, flatten, get_config
 from .runtime import seed_everything
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -102,19 +102,9 @@ def run_root(cfg: Config) -> Path:
     return RUNS / f"{cfg.preset}-seed{cfg.runtime.seed}"
 
 
-def _flat(d: dict, prefix: str = "") -> Dict[str, object]:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def config_differences(saved: dict, cfg: Config) -> List[str]:
     """Keys whose value in the saved config dict differs from ``cfg`` (neutral keys ignored)."""
-    a, b = _flat(saved), _flat(cfg.to_dict())
+    a, b = flatten(saved), flatten(cfg.to_dict())
     return sorted(k for k in set(a) | set(b) if k not in NEUTRAL_KEYS and a.get(k) != b.get(k))
 
 

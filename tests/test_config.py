@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from d2rl_lib.config import PRESETS, Config, ConfigError, apply_overrides, get_config, valid_keys
+from d2rl_lib.config import (PRESETS, Config, ConfigError, apply_overrides, flatten, get_config,
+                             overrides_from_preset, valid_keys)
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -78,3 +79,12 @@ def test_apply_overrides_validates_cross_field_rules():
     cfg = get_config("synthetic-ci")
     with pytest.raises(ConfigError, match="multiple of 16"):
         apply_overrides(cfg, ["data.width=40"])
+
+
+def test_overrides_from_preset_rebuild_the_config():
+    cfg = get_config("synthetic-classroom", ["method=baseline", "ti.w_gan=2", "runtime.seed=3"])
+    sets = overrides_from_preset(cfg)
+    assert sets == ["method=baseline", "ti.w_gan=2.0", "runtime.seed=3"]
+    assert get_config("synthetic-classroom", sets).to_dict() == cfg.to_dict()
+    assert overrides_from_preset(get_config("synthetic-ci")) == ["method=d2rl"]
+    assert flatten(cfg.to_dict())["ti.w_gan"] == 2.0

@@ -26,11 +26,11 @@ def test_shapes(t_i):
     assert t_i.i2v(y).shape == (2, 3, 64, 32)
     assert t_i.v2i(x).abs().max() <= 1
     outs = t_i.D_v(x)
-    assert len(outs) == 1 and outs[0].shape == (2, 1, 8, 4)      # 3 stride-2 layers
+    assert [o.shape for o in outs] == [(2, 1, 4, 2), (2, 1, 2, 1)]  # 4 stride-2 layers, 2 scales
 
 
 def test_gaussian_latent_and_multiscale_discriminator():
-    cfg = get_config("synthetic-ci", ["ti.latent=gaussian", "ti.disc_scales=2"]).ti
+    cfg = get_config("synthetic-ci", ["ti.latent=gaussian", "ti.disc_layers=3", "ti.disc_scales=2"]).ti
     m = T_I(cfg).train()
     mu, logvar = m.encode(torch.zeros(1, 3, 64, 32), infrared=False)
     assert logvar is not None and logvar.shape == mu.shape

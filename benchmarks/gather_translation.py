@@ -1,0 +1,63 @@
+"""Gather the translation fidelity of T_I stage runs into results/translation.json (issue 5).
+
+    python benchmarks/gather_translation.py \\
+        --run default=runs/notebooks/synthetic-classroom-seed0/ti \\
+        --run unit-defaults=runs/diagnostics/ti-variants/unit-defaults ...
+
+The first run is the preset's own T_I (the one the notebooks and the ablation use); the
+others are variants tried while choosing the CPU presets' T_I settings (DECISIONS.md).
+Every number is read from the run's own ``translation.json`` and ``ti_metrics.json``
+(written by ``d2rl train --stage ti`` on the synthetic world); the command that reproduces
+a run is rebuilt from its ``config.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from gather_ablation import ROOT, command
+
+SETTINGS = ("ti.disc_layers", "ti.disc_scales", "ti.w_gan", "optim.ti_lr", "schedule.ti_steps")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", action="append", required=True, help="NAME=RUN_DIR (repeat); first = default")
+    ap.add_argument("--out", default=str(ROOT / "results" / "translation.json"))
+    args = ap.parse_args()
+    runs = {}
+    for item in args.run:
+        name, _, folder = item.rpartition("=")
+        run = Path(folder)
+        fid = json.loads((run / "translation.json").read_text())
+        ti = json.loads((run / "ti_metrics.json").read_text())
+        cfg = json.loads((run / "config.json").read_text())
+        settings = {k: cfg[k.split(".")[0]][k.split(".")[1]] for k in SETTINGS}
+        runs[name] = {"settings": settings, **{k: v for k, v in fid.items() if k != "images"},
+                      "d_acc_mean": ti.get("d_acc_mean"), "d_acc_last_quarter": ti.get("d_acc_last_quarter"),
+                      "train_seconds": ti.get("train_seconds"), "command": command(run, stage="ti")}
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    default = next(iter(runs))
+    out = {"default": default, "commit": commit, "runs": runs,
+           "images": json.loads((Path(args.run[0].rpartition("=")[2]) / "translation.json").read_text()).get("images"),
+           "gathered_by": "python benchmarks/gather_translation.py " + " ".join(sys.argv[1:])}
+    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+    print("| run | D layers × scales | w_gan | lr | steps | V→IR L1 | V→IR corr | IR→V corr | cycle L1 | D acc |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, r in runs.items():
+        s = r["settings"]
+        print(f"| {name} | {s['ti.disc_layers']} × {s['ti.disc_scales']} | {s['ti.w_gan']:g} | "
+              f"{s['optim.ti_lr']:g} | {s['schedule.ti_steps']} | {r['v2i_l1']:.3f} | {r['v2i_corr']:.3f} | "
+              f"{r['i2v_corr']:.3f} | {r['cycle_l1']:.3f} | {r['d_acc_mean']:.2f} |")
+    g = runs[default]
+    print(f"naive: grey L1 {g['grey_l1']:.3f} corr {g['grey_corr']:.3f}; "
+          f"grey matched L1 {g['grey_matched_l1']:.3f} corr {g['grey_matched_corr']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
