@@ -7,7 +7,7 @@ averaged over the trials. The model is never selected by these numbers.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -33,16 +33,24 @@ def _mean(trials: Sequence[Dict[str, float]]) -> Dict[str, float]:
     return {k: float(np.mean([t[k] for t in trials])) for k in trials[0]}
 
 
+def sysu_trials(test: ImageSet, features: torch.Tensor, mode: str = "all", shots: int = 1,
+                trials: int = 10, sampler: str = "seeded", perm: Optional[Sequence] = None,
+                max_rank: int = 20) -> Iterator[Tuple[np.ndarray, float, float]]:
+    """(CMC [max_rank], mAP, mINP) of each trial: infrared queries against that trial's
+    visible gallery (SYSU-MM01's protocol); fractions, not percent."""
+    q = query_indices(test)
+    for t in range(trials):
+        g = gallery_indices(test, mode, shots, t, sampler, perm)
+        yield eval_sysu(distance(features[q], features[g]), test.pids[q], test.pids[g], test.cams[q],
+                        test.cams[g], max_rank)
+
+
 def evaluate_sysu_like(test: ImageSet, features: torch.Tensor, mode: str = "all", shots: int = 1,
                        trials: int = 10, sampler: str = "seeded", perm: Optional[Sequence] = None,
                        flip_test: bool = False) -> dict:
     """Infrared queries against visible galleries (SYSU-MM01's protocol), averaged over trials."""
     q = query_indices(test)
-    per_trial = []
-    for t in range(trials):
-        g = gallery_indices(test, mode, shots, t, sampler, perm)
-        dist = distance(features[q], features[g])
-        per_trial.append(_summary(*eval_sysu(dist, test.pids[q], test.pids[g], test.cams[q], test.cams[g])))
+    per_trial = [_summary(*r) for r in sysu_trials(test, features, mode, shots, trials, sampler, perm)]
     out = _mean(per_trial)
     out["protocol"] = {"dataset": test.meta.get("dataset", "?"), "direction": "infrared->visible",
                        "mode": mode, "shots": shots, "trials": trials, "sampler": sampler,

@@ -289,13 +289,12 @@ def features(run, images: torch.Tensor, modality: np.ndarray) -> torch.Tensor:
 @torch.no_grad()
 def unified_images(t_i: torch.nn.Module, images: torch.Tensor, modality: np.ndarray,
                    mode: str = "multi-spectral", batch: int = 256) -> torch.Tensor:
-    """uint8 images [N, 3, H, W] -> unified images [N, 4 or 3, H, W] in [-1, 1]."""
-    from .data.records import to_signed
-    from .models.unify import unify
+    """uint8 images [N, 3, H, W] -> unified images [N, 4 or 3, H, W] in [-1, 1], in batches,
+    by the same transform T_F's training and scoring use (``train_reid.prepare_unified``)."""
+    from .train_reid import prepare_unified
 
-    t_i.eval()
-    mod = torch.as_tensor(modality)
-    return torch.cat([unify(t_i, to_signed(images[i:i + batch]), mod[i:i + batch], mode)
+    to_unified, mod = prepare_unified(t_i, mode), torch.as_tensor(modality)
+    return torch.cat([to_unified(images[i:i + batch], mod[i:i + batch]).cpu()
                       for i in range(0, len(images), batch)])
 
 
@@ -599,17 +598,11 @@ def cmc_curve(feats: torch.Tensor, test, cfg: Config, max_rank: int = 20) -> np.
     """The IR→V CMC curve (percent, ranks 1..max_rank) of features [N, D] of the ImageSet
     ``test`` under the configured SYSU-style protocol, averaged over the trials: the same
     computation as the run's metrics.json, kept as a whole curve."""
-    from .data.protocol import gallery_indices, query_indices
-    from .evaluate import distance
-    from .metrics import eval_sysu
+    from .evaluate import sysu_trials
 
-    q = query_indices(test)
-    curves = []
-    for t in range(cfg.data.trials):
-        g = gallery_indices(test, cfg.data.search_mode, cfg.data.shots, t, cfg.data.gallery_sampler)
-        cmc = eval_sysu(distance(feats[q], feats[g]), test.pids[q], test.pids[g], test.cams[q],
-                        test.cams[g], max_rank)[0]
-        curves.append(np.asarray(cmc, dtype=float)[:max_rank])
+    d = cfg.data
+    curves = [np.asarray(cmc, dtype=float)[:max_rank] for cmc, _, _ in
+              sysu_trials(test, feats, d.search_mode, d.shots, d.trials, d.gallery_sampler, max_rank=max_rank)]
     return 100 * np.mean(curves, axis=0)
 
 

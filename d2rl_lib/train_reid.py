@@ -28,7 +28,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -182,6 +182,25 @@ def score(model, test: ImageSet, prepare: Callable, cfg: Config, device) -> dict
     res["v2v_mAP"] = evaluate_single_modality(test, feats, VISIBLE)["mAP"]
     res["i2i_mAP"] = evaluate_single_modality(test, feats, INFRARED)["mAP"]
     return res
+
+
+def run_summary(cfg: Config, model, test: ImageSet, prepare: Callable, device, t_i=None,
+                train_seconds: Optional[float] = None) -> dict:
+    """A run's ``metrics.json``: :func:`score`, what was trained (method, steps, seed), and
+    the translation fidelity on the hidden pairs when there is a T_I and the test set has
+    pairs (synthetic world). ``d2rl train`` writes it; ``d2rl evaluate`` recomputes it."""
+    metrics = score(model, test, prepare, cfg, device)
+    s = cfg.schedule
+    metrics.update({"method": cfg.method, "preset": cfg.preset, "seed": cfg.runtime.seed,
+                    "train_seconds": None if train_seconds is None else round(train_seconds, 1),
+                    "ti_steps": s.ti_steps if t_i is not None else 0, "ti_init": s.ti_init or None,
+                    "tf_steps": s.tf_steps + s.joint_steps,
+                    "joint_steps": s.joint_steps if cfg.method == "d2rl" else 0})
+    if t_i is not None and test.paired is not None and test.masks is not None:
+        from .fidelity import translation_fidelity
+
+        metrics["translation"] = translation_fidelity(t_i, test, device)
+    return metrics
 
 
 TI_MODES = {"unify-ir": "infrared", "unify-visible": "visible", "d2rl": "multi-spectral",
@@ -355,15 +374,8 @@ def run_method(cfg: Config, run_dir: RunDir, resume: bool = False) -> dict:
              **({"T_I": distributed.fingerprint(ti.t_i)} if ti is not None else {})})
     if not main:                                # wait for rank 0's scores (the last collective)
         return distributed.broadcast_object(None)
-    metrics = score(trainer.model, test, prepare, cfg, device)       # the unwrapped T_F, rank 0 only
-    metrics.update({"method": cfg.method, "preset": cfg.preset, "seed": cfg.runtime.seed,
-                    "train_seconds": round(train_seconds, 1), "ti_steps": ti_end,
-                    "ti_init": cfg.schedule.ti_init or None,
-                    "tf_steps": tf_total, "joint_steps": cfg.schedule.joint_steps if cfg.method == "d2rl" else 0})
-    if ti is not None and test.paired is not None and test.masks is not None:
-        from .fidelity import translation_fidelity
-
-        metrics["translation"] = translation_fidelity(ti.t_i, test, device)
+    metrics = run_summary(cfg, trainer.model, test, prepare, device,    # the unwrapped T_F, rank 0 only
+                          ti.t_i if ti is not None else None, train_seconds)
     if replicas is not None:
         same = all(r == replicas[0] for r in replicas)
         metrics.update({"processes": world, "replicas_identical": same})

@@ -141,23 +141,12 @@ def evaluate_run(run: TrainedRun, test=None) -> dict:
     plus ``checkpoint``, ``step`` and ``complete``. ``test``: the test ImageSet (loaded
     from the config when None)."""
     from .runtime import seed_everything
-    from .train_reid import load_data, score
+    from .train_reid import load_data, run_summary
 
     cfg = run.cfg
     seed_everything(cfg.runtime.seed)
     if test is None:
         test = load_data(cfg)[1]
-    metrics = score(run.t_f, test, run.prepare, cfg, run.device)
-    s = cfg.schedule
-    metrics.update({"method": cfg.method, "preset": cfg.preset, "seed": cfg.runtime.seed,
-                    "train_seconds": None if run.seconds is None else round(run.seconds, 1),
-                    "ti_steps": s.ti_steps if run.t_i is not None else 0,
-                    "tf_steps": s.tf_steps + s.joint_steps,
-                    "ti_init": getattr(s, "ti_init", "") or None,
-                    "joint_steps": s.joint_steps if cfg.method == "d2rl" else 0})
-    if run.t_i is not None and test.paired is not None and test.masks is not None:
-        from .fidelity import translation_fidelity
-
-        metrics["translation"] = translation_fidelity(run.t_i, test, run.device)
+    metrics = run_summary(cfg, run.t_f, test, run.prepare, run.device, run.t_i, run.seconds)
     metrics.update({"checkpoint": str(run.checkpoint), "step": run.step, "complete": run.complete})
     return metrics
