@@ -67,6 +67,9 @@ class DataConfig:
     ir_model: str = _opt("smooth", "synthetic: how infrared intensity follows the visible "
                          "image; 'hue-lookup' is the hard setting where translation fails",
                          choices=("smooth", "hue-lookup"))
+    ir_hidden_sd: float = _opt(0.08, "synthetic: spread of each garment's hidden heat offset "
+                               "(thickness, layers): the part of the infrared image no translator "
+                               "can know; 0 removes it", min=0.0)
     world_seed: int = _opt(0, "synthetic: seed of the world (people, cameras)", min=0)
     search_mode: str = _opt("all", "SYSU-style gallery cameras: all four or indoor only",
                             choices=("all", "indoor"))

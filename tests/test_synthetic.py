@@ -1,4 +1,6 @@
 """The synthetic world: determinism, pairing, layout of the ImageSets, bad settings."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -63,6 +65,7 @@ def test_image_sets_layout(tmp_path):
     (WorldSpec(height=60), "multiples of 16"),
     (WorldSpec(height=16, width=16), "at least 32x16"),
     (WorldSpec(ir_model="rainbow"), "smooth or hue-lookup"),
+    (WorldSpec(ir_hidden_sd=-0.1), "ir_hidden_sd=-0.1: must be >= 0"),
 ])
 def test_invalid_settings_are_refused(spec, fragment):
     with pytest.raises(UserError, match=fragment):
@@ -74,3 +77,14 @@ def test_hue_lookup_changes_only_infrared():
     hard = SyntheticWorld(WorldSpec(world_seed=1, ir_model="hue-lookup"))
     assert np.array_equal(smooth.render(3, 1, 0)[0], hard.render(3, 1, 0)[0])
     assert not np.array_equal(smooth.render(3, 3, 0)[0], hard.render(3, 3, 0)[0])
+
+
+def test_hidden_heat_knob_changes_only_the_infrared_and_keeps_the_default_key():
+    none_spec = dataclasses.replace(SMALL, ir_hidden_sd=0.0)
+    assert SMALL.key() == dataclasses.replace(SMALL, ir_hidden_sd=0.08).key() != none_spec.key()
+    base, none = SyntheticWorld(SMALL), SyntheticWorld(none_spec)
+    garments = lambda p: (p.top, p.bottom, p.shoes, p.bag_item, p.hat_item)  # noqa: E731
+    assert all(g.thermal_offset == 0 for g in garments(none.person(1)))
+    assert any(g.thermal_offset != 0 for g in garments(base.person(1)))
+    assert np.array_equal(base.render(1, 1, 0)[0], none.render(1, 1, 0)[0])        # visible: same
+    assert not np.array_equal(base.render(1, 3, 0)[0], none.render(1, 3, 0)[0])    # infrared: not

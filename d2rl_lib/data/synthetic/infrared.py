@@ -20,7 +20,8 @@ The surface temperature of each part is told physically (``ir_model="smooth"``):
   the same darkness look the same. ``transfer`` and the emissivity come from the
   material (wool insulates, leather reflects); the material barely shows in the
   visible image. ``offset`` (thickness, layers underneath) is drawn per garment
-  and is invisible in the visible image: the part no translator can know.
+  and is invisible in the visible image: the part no translator can know. Its spread
+  is ``data.ir_hidden_sd`` (0.08; 0 removes it).
 - **background and occluders**: the camera's ambient temperature with a little
   structure; cold, dark.
 

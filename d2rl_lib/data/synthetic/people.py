@@ -77,17 +77,23 @@ def _dye(rng: np.random.Generator) -> np.ndarray:
     return np.clip(np.array(rgb) + (val - c), 0, 1)
 
 
-def _garment(rng: np.random.Generator, patterned: float = 0.5) -> Garment:
+HIDDEN_HEAT_SD = 0.08  # default spread of a garment's hidden thermal offset (data.ir_hidden_sd)
+
+
+def _garment(rng: np.random.Generator, patterned: float = 0.5,
+             hidden_sd: float = HIDDEN_HEAT_SD) -> Garment:
     return Garment(
         dye=_dye(rng), dye2=_dye(rng),
         material=int(rng.integers(len(MATERIALS))),
         pattern=int(rng.integers(1, len(PATTERNS))) if rng.random() < patterned else 0,
         pattern_freq=float(rng.uniform(3, 7)),
-        thermal_offset=float(rng.normal(0, 0.08)),
+        thermal_offset=float(rng.normal(0, hidden_sd)),
     )
 
 
-def make_person(pid: int, rng: np.random.Generator) -> Person:
+def make_person(pid: int, rng: np.random.Generator, hidden_sd: float = HIDDEN_HEAT_SD) -> Person:
+    """Identity ``pid`` drawn from ``rng``; ``hidden_sd`` scales every garment's hidden
+    thermal offset (0: the infrared image follows from the visible one up to noise)."""
     skin_tone = rng.uniform(0.25, 0.9)
     hair_choices = np.array([[0.05, 0.04, 0.03], [0.3, 0.18, 0.08], [0.75, 0.6, 0.3],
                              [0.6, 0.6, 0.6], [0.45, 0.12, 0.05]])
@@ -101,13 +107,13 @@ def make_person(pid: int, rng: np.random.Generator) -> Person:
         skin_heat=float(rng.uniform(0.75, 0.95)),
         hair=hair_choices[rng.integers(len(hair_choices))] * rng.uniform(0.8, 1.2),
         long_hair=bool(rng.random() < 0.4),
-        top=_garment(rng, 0.55),
-        bottom=_garment(rng, 0.25),
-        shoes=_garment(rng, 0.0),
+        top=_garment(rng, 0.55, hidden_sd),
+        bottom=_garment(rng, 0.25, hidden_sd),
+        shoes=_garment(rng, 0.0, hidden_sd),
         sleeves=float(rng.choice([0.0, 0.5, 1.0])),
         shorts=bool(rng.random() < 0.25),
         bag=int(rng.choice([0, 0, 1, 2])),
-        bag_item=_garment(rng, 0.3),
+        bag_item=_garment(rng, 0.3, hidden_sd),
         hat=bool(rng.random() < 0.25),
-        hat_item=_garment(rng, 0.0),
+        hat_item=_garment(rng, 0.0, hidden_sd),
     )

@@ -25,7 +25,7 @@ from ..records import INFRARED, VISIBLE, ImageSet
 from .cameras import CAMERAS, INFRARED_CAMS
 from .geometry import OCCLUDER, Instant, label_map, random_instant
 from .infrared import hue_table, render_infrared
-from .people import BG, Person, make_person
+from .people import BG, HIDDEN_HEAT_SD, Person, make_person
 from .visible import render_visible
 
 RENDER_VERSION = 3  # bump when the renderer changes: invalidates the disk cache
@@ -43,11 +43,12 @@ class WorldSpec:
     ir_model: str = "smooth"
     height: int = 64
     width: int = 32
+    ir_hidden_sd: float = HIDDEN_HEAT_SD
 
     @classmethod
     def from_config(cls, data) -> "WorldSpec":
         return cls(data.world_seed, data.train_ids, data.test_ids, data.images_per_camera,
-                   data.ir_model, data.height, data.width)
+                   data.ir_model, data.height, data.width, data.ir_hidden_sd)
 
     def validate(self) -> "WorldSpec":
         if self.train_ids < 2 or self.test_ids < 2:
@@ -58,12 +59,17 @@ class WorldSpec:
         if self.height % 16 or self.width % 16 or self.height < 32 or self.width < 16:
             raise UserError(f"image size {self.height}x{self.width} is not valid: height and width "
                             f"must be multiples of 16, at least 32x16 (e.g. 64x32 or 128x64)")
+        if self.ir_hidden_sd < 0:
+            raise UserError(f"data.ir_hidden_sd={self.ir_hidden_sd}: must be >= 0 (0.08 by default)")
         if self.ir_model not in ("smooth", "hue-lookup"):
             raise UserError(f"data.ir_model={self.ir_model!r}: choose smooth or hue-lookup")
         return self
 
     def key(self) -> str:
-        blob = json.dumps({"v": RENDER_VERSION, **self.__dict__}, sort_keys=True)
+        d = dict(self.__dict__)
+        if d["ir_hidden_sd"] == HIDDEN_HEAT_SD:        # worlds cached before the knob keep their key
+            del d["ir_hidden_sd"]
+        blob = json.dumps({"v": RENDER_VERSION, **d}, sort_keys=True)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
@@ -113,7 +119,8 @@ class SyntheticWorld:
 
     @lru_cache(maxsize=4096)
     def person(self, pid: int) -> Person:
-        return make_person(pid, np.random.default_rng([self.spec.world_seed, pid, 1]))
+        return make_person(pid, np.random.default_rng([self.spec.world_seed, pid, 1]),
+                           self.spec.ir_hidden_sd)
 
     def instant(self, pid: int, cam: int, index: int) -> Instant:
         return random_instant(np.random.default_rng([self.spec.world_seed, pid, cam, index, 2]))
