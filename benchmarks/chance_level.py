@@ -31,10 +31,10 @@ def main() -> int:
     torch.set_num_threads(1)
     cfg = get_config(args.config)
     test = load_synthetic(cfg.data).test
-    rows = []
+    d, rows = cfg.data, []
     for draw in range(args.draws):
         feats = torch.randn(len(test.pids), args.dim, generator=torch.Generator().manual_seed(draw))
-        r = evaluate_sysu_like(test, feats, trials=cfg.data.trials)
+        r = evaluate_sysu_like(test, feats, d.search_mode, d.shots, d.trials, d.gallery_sampler)
         rows.append({k: r[k] for k in ("rank1", "rank10", "mAP", "mINP")})
     out = {"command": "python benchmarks/chance_level.py " + " ".join(sys.argv[1:]), "preset": args.config,
            "draws": args.draws, "protocol": r["protocol"]}

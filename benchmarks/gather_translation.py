@@ -28,11 +28,12 @@ def main() -> int:
     ap.add_argument("--run", action="append", required=True, help="NAME=RUN_DIR (repeat); first = default")
     ap.add_argument("--out", default=str(ROOT / "results" / "translation.json"))
     args = ap.parse_args()
-    runs = {}
+    runs, images = {}, None
     for item in args.run:
         name, _, folder = item.rpartition("=")
         run = Path(folder)
         fid = json.loads((run / "translation.json").read_text())
+        images = fid.get("images") if images is None else images     # the first run's test set
         ti = json.loads((run / "ti_metrics.json").read_text())
         cfg = json.loads((run / "config.json").read_text())
         settings = {k: cfg[k.split(".")[0]][k.split(".")[1]] for k in SETTINGS}
@@ -43,7 +44,7 @@ def main() -> int:
                             text=True).stdout.strip()
     default = next(iter(runs))
     out = {"default": default, "commit": commit, "runs": runs,
-           "images": json.loads((Path(args.run[0].rpartition("=")[2]) / "translation.json").read_text()).get("images"),
+           "images": images,
            "gathered_by": "python benchmarks/gather_translation.py " + " ".join(sys.argv[1:])}
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
     print("| run | D layers × scales | w_gan | lr | steps | V→IR L1 | V→IR corr | IR→V corr | cycle L1 | D acc |")

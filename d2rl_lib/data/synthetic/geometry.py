@@ -15,6 +15,20 @@ from .people import BAG, BOTTOM, HAIR, HAT, SHOES, SKIN, TOP, Person
 
 FRONT, BACK, LEFT, RIGHT = range(4)
 OCCLUDER = 8  # label of an occluding object (a bin, a bench, a pole)
+N_LABELS = OCCLUDER + 1  # background, the seven parts and the occluder
+
+
+def palette_codes(lab: np.ndarray, alt: np.ndarray) -> np.ndarray:
+    """Each pixel's entry [H, W] in a renderer's palette of ``2 * N_LABELS`` values: entry
+    ``part`` for a part's first dye, ``part + N_LABELS`` for its pattern's second dye, so a
+    renderer paints every part in one pass (``np.take(palette, codes)``)."""
+    return (lab + N_LABELS * np.asarray(alt, np.uint8)).astype(np.intp)
+
+
+def one_row(s: np.ndarray) -> np.ndarray:
+    """``label_map``'s body coordinate s is one row broadcast down the image: that row
+    [1, W] (broadcasts the same), else ``s`` itself."""
+    return s[:1] if s.strides[0] == 0 else s
 
 
 @dataclass

@@ -41,7 +41,7 @@ import colorsys
 import numpy as np
 
 from .cameras import Camera
-from .geometry import OCCLUDER
+from .geometry import N_LABELS, OCCLUDER, one_row, palette_codes
 from .people import BAG, BG, BOTTOM, HAIR, HAT, MATERIAL_NAMES, MATERIALS, SHOES, SKIN, TOP, Garment, Person
 
 LUMA = np.array([0.299, 0.587, 0.114])
@@ -90,10 +90,10 @@ def render_infrared(p: Person, cam: Camera, lab: np.ndarray, alt: np.ndarray, s:
         r0 = int(rng.integers(0, h // 2))
         img[r0:r0 + h // 6, c0:c0 + max(1, w // 8)] += rng.uniform(0.05, 0.2)
     skin = SKIN_EMISSIVITY * p.skin_heat + (1 - SKIN_EMISSIVITY) * amb
-    # Radiance per label, painted in one pass: entry ``part`` for the first dye and
-    # ``part + n`` for a pattern's second dye (only a patterned garment has such pixels;
-    # a garment out of view gets a value no pixel uses).
-    n = OCCLUDER + 1
+    # Radiance per label, painted in one pass (geometry.palette_codes): entry ``part`` for
+    # the first dye and ``part + n`` for a pattern's second dye (only a patterned garment
+    # has such pixels; a garment out of view gets a value no pixel uses).
+    n = N_LABELS
     radiance = np.zeros(2 * n, np.float32)
     radiance[SKIN] = radiance[SKIN + n] = skin
     radiance[HAIR] = radiance[HAIR + n] = HAIR_T
@@ -105,11 +105,8 @@ def render_infrared(p: Person, cam: Camera, lab: np.ndarray, alt: np.ndarray, s:
     occ = lab == OCCLUDER
     occ_t = amb + rng.uniform(-0.05, 0.1) if occ.any() else None
     body = (lab != BG) & ~occ
-    if s.strides[0] == 0:  # label_map's s: the same down every column
-        s = s[:1]
-    grazing = 1.0 - 0.15 * np.clip((s * 4.0) ** 2, 0, 1)  # cooler at grazing angles
-    code = (lab + n * np.asarray(alt, np.uint8)).astype(np.intp)
-    img = np.where(body, np.take(radiance, code) * grazing, img)
+    grazing = 1.0 - 0.15 * np.clip((one_row(s) * 4.0) ** 2, 0, 1)  # cooler at grazing angles
+    img = np.where(body, np.take(radiance, palette_codes(lab, alt)) * grazing, img)
     if occ_t is not None:
         img[occ] = occ_t
     return np.clip(cam.gain * img, 0, 1)

@@ -10,10 +10,8 @@ from functools import lru_cache
 import numpy as np
 
 from .cameras import Camera, jitter_light
-from .geometry import OCCLUDER, Instant, _grid
+from .geometry import N_LABELS, OCCLUDER, Instant, _grid, one_row, palette_codes
 from .people import BAG, BG, BOTTOM, HAIR, HAT, MATERIAL_NAMES, MATERIALS, SHOES, SKIN, TOP, Person
-
-N_LABELS = OCCLUDER + 1  # background, the seven parts and the occluder
 
 
 def part_albedo(p: Person) -> dict:
@@ -68,9 +66,8 @@ def render_visible(p: Person, it: Instant, cam: Camera, lab: np.ndarray, alt: np
     if occluded:
         palette[:, OCCLUDER] = rng.uniform(0.15, 0.7, size=3)
     body = (lab != BG) & ~occ
-    code = (lab + N_LABELS * np.asarray(alt, np.uint8)).astype(np.intp)
-    if s.strides[0] == 0:  # label_map's s: the same down every column, work on one row
-        s = s[:1]
+    code = palette_codes(lab, alt)
+    s = one_row(s)
     # Sheen: glossy materials (and hair) shine towards the body's midline.
     gloss = np.take(sheen, code) * np.clip(1 - np.abs(s * 8), 0, 1)
     # Round-body shading: darker towards the silhouette's edges.
