@@ -27,7 +27,7 @@ from d2rl_lib.config import get_config
 from d2rl_lib.data.records import VISIBLE, to_signed
 from d2rl_lib.fidelity import translation_fidelity
 from d2rl_lib.models.translation import T_I
-from d2rl_lib.runtime import seed_everything
+from d2rl_lib.runtime import save_checkpoint, seed_everything
 from d2rl_lib.train_reid import load_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +41,8 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "results" / "ti_supervised_bound.json"))
+    ap.add_argument("--save", default="", help="also write the trained T_I here, in the format "
+                    "of a T_I stage checkpoint (for benchmarks/oracle_translation.py --ti)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = get_config(args.config)
@@ -68,6 +70,9 @@ def main() -> int:
     row.update({"steps": args.steps, "lr": args.lr, "batch": args.batch, "threads": args.threads,
                 "train_seconds": round(seconds, 1), "preset": args.config,
                 "command": "python benchmarks/ti_supervised_bound.py " + " ".join(sys.argv[1:])})
+    if args.save:
+        save_checkpoint({"trainer": {"t_i": t_i.state_dict()}, "config": cfg.to_dict(),
+                         "step": args.steps}, args.save)
     out = Path(args.out)
     data = json.loads(out.read_text()) if out.is_file() else {"what": __doc__.split("\n\n")[0], "runs": []}
     data["runs"] = [r for r in data["runs"] if r.get("command") != row["command"]] + [row]

@@ -220,6 +220,21 @@ class Config:
                 raise ConfigError(f"data.{name}={v} is not a multiple of 16; the encoders "
                                   f"and ResNet stages halve the image 4 times (try "
                                   f"{max(16, round(v / 16) * 16)})")
+        if self.method not in ("baseline", "grayscale"):         # the methods with T_I
+            self.check_translator()
+        return self
+
+    def check_translator(self) -> "Config":
+        """The image size must suit T_I's discriminators: scale s of D_v / D_i sees the
+        image halved s times, then ti.disc_layers stride-2 convolutions, each of which
+        needs an input of at least 2 pixels (its reflection padding)."""
+        t, side = self.ti, min(self.data.height, self.data.width)
+        need = 2 ** (t.disc_scales - 1 + t.disc_layers)
+        if side < need:
+            raise ConfigError(f"ti.disc_layers={t.disc_layers} with ti.disc_scales={t.disc_scales} "
+                              f"needs images of at least {need} px on the short side, but "
+                              f"data.width x data.height is {self.data.width}x{self.data.height}: "
+                              f"lower ti.disc_layers or ti.disc_scales, or use larger images")
         return self
 
 
@@ -331,6 +346,21 @@ def _walk(obj, prefix: str = ""):
 def flatten(d: Dict[str, Any]) -> Dict[str, Any]:
     """A nested config dict as one level: ``{"ti.w_gan": 5.0, ...}``."""
     return dict(_flatten(d))
+
+
+def differences(saved: Dict[str, Any], cfg: "Config", prefix: str = "",
+                ignore: Iterable[str] = ()) -> list:
+    """Keys (``"ti.channels"``, ...) under ``prefix`` whose value in a saved config dict
+    differs from ``cfg``. The saved dict is read as :meth:`Config.from_dict` reads it, so a
+    key it lacks (saved before that setting existed) takes the setting's default, which is
+    the behaviour of that time; a dict that is no longer a valid config differs as a whole
+    (``["<invalid: ...>"]``)."""
+    try:
+        theirs = flatten(Config.from_dict(saved).to_dict())
+    except ConfigError as e:
+        return [f"<invalid: {e}>"]
+    mine, ignore = flatten(cfg.to_dict()), tuple(ignore)
+    return sorted(k for k in mine if k.startswith(prefix) and k not in ignore and theirs[k] != mine[k])
 
 
 def overrides_from_preset(cfg: Config, ignore: Iterable[str] = ("runtime.out_dir",)) -> list:

@@ -229,6 +229,17 @@ def broadcast_object(obj: Any) -> Any:
     return box[0]
 
 
+def finish() -> None:
+    """Wait until every rank has finished its work (rank 0 writes the last files alone).
+
+    Called on the normal path only, before :func:`cleanup`: a rank that leaves the gloo
+    group while another still works on its last files can make that one abort at exit
+    ("terminate called without an active exception"). After an exception the ranks do not
+    wait for each other (torchrun stops the others when one fails)."""
+    if active():
+        dist.barrier()
+
+
 def cleanup() -> None:
     """Leave the process group if one is running."""
     if active():

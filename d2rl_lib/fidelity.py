@@ -18,7 +18,7 @@ wrongly (correlation near or below zero). Correlation shows the mapping.
 """
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 import torch
@@ -28,7 +28,7 @@ from .data.records import INFRARED, VISIBLE, ImageSet, to_signed
 LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 
 
-def _per_image(pred: torch.Tensor, true: torch.Tensor, mask: torch.Tensor):
+def per_image_l1_corr(pred: torch.Tensor, true: torch.Tensor, mask: torch.Tensor):
     """pred, true [N, C, H, W] in 0..1, mask [N, 1, H, W] -> (mean L1, mean Pearson r)."""
     l1s, rs = [], []
     for p, t, m in zip(pred, true, mask):
@@ -73,15 +73,85 @@ def translation_fidelity(t_i, test: ImageSet, device, batch: int = 128) -> Dict[
     x_vi = run(t_i.v2i, x)
     y_iv = run(t_i.i2v, y)
     out = {}
-    out["v2i_l1"], out["v2i_corr"] = _per_image(unit(x_vi), x_true_ir, m_v)
-    out["i2v_l1"], out["i2v_corr"] = _per_image(unit(y_iv), y_true_vis, m_i)
+    out["v2i_l1"], out["v2i_corr"] = per_image_l1_corr(unit(x_vi), x_true_ir, m_v)
+    out["i2v_l1"], out["i2v_corr"] = per_image_l1_corr(unit(y_iv), y_true_vis, m_i)
     x_cyc = run(t_i.i2v, x_vi)
     y_cyc = run(t_i.v2i, y_iv)
     out["cycle_l1"] = float(((unit(x_cyc) - unit(x)).abs().mean() + (unit(y_cyc) - unit(y)).abs().mean()) / 2)
     grey = ((test.images[vis].float() / 255) * LUMA).sum(1, keepdim=True)   # [Nv, 1, H, W]
-    out["grey_l1"], out["grey_corr"] = _per_image(grey, x_true_ir, m_v)
+    out["grey_l1"], out["grey_corr"] = per_image_l1_corr(grey, x_true_ir, m_v)
     ir_real = test.images[ir][:, :1].float() / 255
     matched = quantile_match(grey, ir_real, m_v, m_i)
-    out["grey_matched_l1"], out["grey_matched_corr"] = _per_image(matched, x_true_ir, m_v)
+    out["grey_matched_l1"], out["grey_matched_corr"] = per_image_l1_corr(matched, x_true_ir, m_v)
     out["images"] = {"visible": int(len(vis)), "infrared": int(len(ir))}
+    return out
+
+
+PERFECT_TRANSLATIONS = {
+    "as_is": "infrared queries against the visible gallery (the run's own score)",
+    "gallery_as_true_infrared": "each visible gallery image replaced by its true infrared twin: "
+                                "a perfect V->IR translator, hidden heat included",
+    "gallery_as_knowable_infrared": "the twin rendered without the garments' hidden heat "
+                                    "(data.ir_hidden_sd=0, every other draw the same): the best "
+                                    "a translator that sees only the visible image could do",
+    "queries_as_true_visible": "each infrared query replaced by its true visible twin: a perfect "
+                               "IR->V translator (impossible, colour is not in the infrared "
+                               "image; a bound)",
+}
+
+
+def perfect_translation_scores(run, translators: Optional[Dict[str, torch.nn.Module]] = None,
+                               keys=("rank1", "rank10", "mAP", "mINP")) -> Dict[str, dict]:
+    """Is D2RL's premise true in the synthetic world? How a trained raw-image model
+    (``run``: a :class:`~d2rl_lib.trained.TrainedRun` of ``baseline`` or ``grayscale``)
+    scores the IR->V protocol when one side is replaced by its true twin in the other
+    modality (:data:`PERFECT_TRANSLATIONS`); the same weights score every variant.
+    Also the fidelity of the knowable twin, measured as :func:`translation_fidelity`
+    measures a translator. ``translators`` (name -> T_I) adds a row
+    ``gallery_translated_by_<name>`` per translator: the gallery as that T_I translates it,
+    with its ``v2i_corr``, to place real translators between ``as_is`` and the twins.
+    Notebook 06; ``benchmarks/oracle_translation.py``."""
+    import dataclasses
+
+    from .data.synthetic import load_synthetic
+    from .errors import UserError
+    from .evaluate import evaluate_sysu_like
+    from .train_reid import extract_features
+
+    cfg = run.cfg
+    if run.t_i is not None or cfg.data.dataset != "synthetic":
+        raise UserError(f"perfect translations need a raw-image run (method baseline or grayscale) "
+                        f"on the synthetic world, not method={cfg.method} on {cfg.data.dataset}")
+    test = load_synthetic(cfg.data).test
+    knowable = load_synthetic(dataclasses.replace(cfg.data, ir_hidden_sd=0.0)).test
+    vis = test.modality == VISIBLE
+    assert torch.equal(knowable.images[vis], test.images[vis])    # only the hidden heat differs
+    d = cfg.data
+
+    def scored(images: torch.Tensor, modality: np.ndarray) -> dict:
+        feats = extract_features(run.t_f, images, modality, run.prepare, run.device)
+        r = evaluate_sysu_like(test, feats, d.search_mode, d.shots, d.trials, d.gallery_sampler)
+        return {k: round(r[k], 2) for k in keys}
+
+    v = torch.from_numpy(vis)[:, None, None, None]
+    all_ir = np.full_like(test.modality, INFRARED)
+    all_vis = np.full_like(test.modality, VISIBLE)
+    out = {"as_is": scored(test.images, test.modality),
+           "gallery_as_true_infrared": scored(torch.where(v, test.paired, test.images), all_ir),
+           "gallery_as_knowable_infrared": scored(torch.where(v, knowable.paired, test.images), all_ir),
+           "queries_as_true_visible": scored(torch.where(v, test.images, test.paired), all_vis)}
+    for name, t_i in (translators or {}).items():
+        t_i.eval()
+        with torch.no_grad():
+            fake = torch.cat([t_i.v2i(to_signed(chunk)) for chunk in test.images[vis].split(128)])
+        fake = ((fake + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).expand(-1, 3, -1, -1)
+        images = test.images.clone()
+        images[torch.from_numpy(vis)] = fake                         # [Nv, 3, H, W], IR as 3 channels
+        row = scored(images, all_ir)
+        row["v2i_corr"] = round(per_image_l1_corr(fake[:, :1].float() / 255, test.paired[vis][:, :1].float() / 255,
+                                                  test.masks[vis])[1], 4)
+        out[f"gallery_translated_by_{name}"] = row
+    l1, corr = per_image_l1_corr(knowable.paired[vis][:, :1].float() / 255,
+                                 test.paired[vis][:, :1].float() / 255, test.masks[vis])
+    out["knowable_infrared_fidelity"] = {"v2i_l1": round(l1, 4), "v2i_corr": round(corr, 4)}
     return out

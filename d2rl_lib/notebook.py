@@ -28,7 +28,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 import torch
 
-from .config import Config, flatten, get_config
+from .config import Config, differences, get_config
 from .runtime import seed_everything
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -104,8 +104,7 @@ def run_root(cfg: Config) -> Path:
 
 def config_differences(saved: dict, cfg: Config) -> List[str]:
     """Keys whose value in the saved config dict differs from ``cfg`` (neutral keys ignored)."""
-    a, b = flatten(saved), flatten(cfg.to_dict())
-    return sorted(k for k in set(a) | set(b) if k not in NEUTRAL_KEYS and a.get(k) != b.get(k))
+    return differences(saved, cfg, ignore=NEUTRAL_KEYS)
 
 
 def _cached(root: Path, cfg: Config, done: Sequence[str]) -> bool:
@@ -219,19 +218,13 @@ class TIRun:
 
 def trained_ti(cfg: Config, name: str = "ti", quiet: bool = False) -> TIRun:
     """T_I trained for ``cfg.schedule.ti_steps`` steps, from the cache or trained now."""
-    from .models.translation import T_I
-    from .runtime import load_checkpoint
-
-    from .train_ti import run_ti
+    from .train_ti import load_ti_stage, run_ti
 
     root = run_root(cfg) / name
     ckpt = root / "checkpoints" / "ti_last.pt"
     cached = _train_or_load(root, cfg, ("ti_metrics.json", "checkpoints/ti_last.pt"), run_ti,
                             f"T_I ({cfg.schedule.ti_steps} steps)", "T_I", quiet)
-    state = load_checkpoint(ckpt)
-    t_i = T_I(cfg.ti)
-    t_i.load_state_dict(state["trainer"]["t_i"])
-    t_i.eval()
+    t_i = load_ti_stage(ckpt)[0]
     fid_path = root / "translation.json"
     return TIRun(t_i=t_i, root=root, checkpoint=ckpt,
                  metrics=json.loads((root / "ti_metrics.json").read_text()),

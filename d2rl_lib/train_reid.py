@@ -36,7 +36,7 @@ from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
 from . import distributed
-from .config import Config
+from .config import Config, differences, flatten
 from .data.augment import augment_batch, reid_augment
 from .data.files import batches_of, pixels, score_regdb, step_batches
 from .data.records import INFRARED, VISIBLE, ImageSet, to_signed
@@ -253,12 +253,14 @@ def load_ti_init(ti, cfg: Config) -> None:
     if "trainer" not in state or "t_i" not in state.get("trainer", {}):
         raise UserError(f"{path} is not a T_I stage checkpoint (no trainer.t_i); give the "
                         f"checkpoints/ti_last.pt written by `d2rl train --stage ti`")
-    theirs = state.get("config", {}).get("ti", {})
-    mine = cfg.to_dict()["ti"]
-    diff = sorted(k for k in mine if theirs.get(k) != mine[k])
+    diff = differences(state.get("config", {}), cfg, prefix="ti.")
+    if diff and diff[0].startswith("<invalid"):
+        raise UserError(f"{path}: its stored configuration is {diff[0][1:-1]}; train T_I again")
     if diff:
+        theirs = flatten(state.get("config", {}))
         raise UserError(f"{path} was trained with other T_I settings ("
-                        + ", ".join(f"ti.{k}: {theirs.get(k)!r} there, {mine[k]!r} here" for k in diff)
+                        + ", ".join(f"{k}: {theirs.get(k)!r} there, {flatten(cfg.to_dict()).get(k)!r} here"
+                                    for k in diff)
                         + "); use the same ti.* settings or train T_I again")
     ti.load_state_dict(state["trainer"])
 

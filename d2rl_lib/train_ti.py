@@ -197,6 +197,25 @@ def save_samples(trainer: TITrainer, batches: UnpairedBatches, run_dir: RunDir, 
     Image.fromarray(to_uint8(grid).permute(1, 2, 0).numpy()).save(run_dir.samples / f"ti_{step:06d}.png")
 
 
+def load_ti_stage(path, device: str | torch.device = "cpu"):
+    """(T_I in eval mode, its Config) from a checkpoint of the T_I stage (``d2rl train
+    --stage ti``: ``checkpoints/ti_last.pt``), read with ``weights_only=True``."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file; give the checkpoints/ti_last.pt written by "
+                        f"`d2rl train --stage ti --out DIR`")
+    state = load_checkpoint(path, map_location=device)
+    if "t_i" not in state.get("trainer", {}) or "config" not in state:
+        raise UserError(f"{path} is not a T_I stage checkpoint (it needs trainer.t_i and config); "
+                        f"give the checkpoints/ti_last.pt written by `d2rl train --stage ti`")
+    cfg = Config.from_dict(state["config"])
+    t_i = T_I(cfg.ti)
+    t_i.load_state_dict(state["trainer"]["t_i"])
+    return t_i.to(device).eval(), cfg
+
+
 def require_single_process() -> None:
     """Refuse the T_I stage under torchrun (``WORLD_SIZE`` > 1): it runs in one process."""
     if distributed.world_size() > 1:
@@ -213,6 +232,7 @@ def run_ti(cfg: Config, run_dir: RunDir, resume: bool = False) -> TITrainer:
     from .train_reid import load_data
 
     require_single_process()
+    cfg.check_translator()
     seed_everything(cfg.runtime.seed)
     set_threads(cfg.runtime.threads)
     device = choose_device(cfg.runtime.device)

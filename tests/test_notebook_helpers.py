@@ -46,6 +46,19 @@ def test_config_differences_ignore_neutral_keys():
     assert nbh.config_differences(saved, cfg) == ["schedule.tf_steps", "ti.channels"]
 
 
+def test_config_differences_read_an_older_config_with_the_defaults():
+    """A key missing from a saved config (saved before the setting existed) means the
+    setting's default, the behaviour of that time: not a difference; another value is."""
+    cfg = get_config("synthetic-ci")
+    saved = cfg.to_dict()
+    del saved["data"]["ir_hidden_sd"]
+    assert nbh.config_differences(saved, cfg) == []
+    cfg.data.ir_hidden_sd = 0.0
+    assert nbh.config_differences(saved, cfg) == ["data.ir_hidden_sd"]
+    saved["ti"]["latent"] = "no-such-form"
+    assert nbh.config_differences(saved, cfg)[0].startswith("<invalid: ")
+
+
 def test_trained_ti_trains_once_then_loads(runs):
     cfg = get_config("synthetic-ci", TINY)
     first = nbh.trained_ti(cfg, quiet=True)

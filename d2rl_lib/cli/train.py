@@ -61,6 +61,7 @@ def run(args) -> int:
             run_method(cfg, run_dir, resume=args.resume)
         if distributed.is_main():
             print(f"outputs: {run_dir.root}")
+        distributed.finish()                                         # every rank done, then leave
     finally:
         distributed.cleanup()
     return 0
