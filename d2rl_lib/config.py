@@ -131,7 +131,7 @@ class OptimConfig:
     ti_beta2: float = _opt(0.999, "Adam beta2 for T_I", min=0.0, max=1.0)
     ti_weight_decay: float = _opt(1e-4, "weight decay for T_I", min=0.0)
     tf_optimizer: str = _opt("adam", "optimiser of T_F", choices=("adam", "sgd"))
-    tf_lr: float = _opt(1e-3, "learning rate of T_F", min=0.0)
+    tf_lr: float = _opt(6e-3, "learning rate of T_F (Adam on the CPU presets; the paper presets set SGD 0.1)", min=0.0)
     tf_weight_decay: float = _opt(5e-4, "weight decay of T_F", min=0.0)
     tf_warmup_steps: int = _opt(50, "linear learning-rate warm-up steps for T_F", min=0)
     grad_clip: float = _opt(0.0, "clip gradient norm to this value (0: off)", min=0.0)
