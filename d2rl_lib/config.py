@@ -26,7 +26,7 @@ import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable
+from typing import Any, Callable, Dict, Iterable, Tuple
 
 from .errors import UserError
 
@@ -349,18 +349,16 @@ def flatten(d: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def differences(saved: Dict[str, Any], cfg: "Config", prefix: str = "",
-                ignore: Iterable[str] = ()) -> list:
-    """Keys (``"ti.channels"``, ...) under ``prefix`` whose value in a saved config dict
-    differs from ``cfg``. The saved dict is read as :meth:`Config.from_dict` reads it, so a
-    key it lacks (saved before that setting existed) takes the setting's default, which is
-    the behaviour of that time; a dict that is no longer a valid config differs as a whole
-    (``["<invalid: ...>"]``)."""
-    try:
-        theirs = flatten(Config.from_dict(saved).to_dict())
-    except ConfigError as e:
-        return [f"<invalid: {e}>"]
+                ignore: Iterable[str] = ()) -> Dict[str, Tuple[Any, Any]]:
+    """``{key: (saved value, value in cfg)}`` for the keys (``"ti.channels"``, ...) under
+    ``prefix`` where a saved config dict differs from ``cfg``, in key order. The saved dict
+    is read as :meth:`Config.from_dict` reads it, so a key it lacks (saved before that
+    setting existed) takes the setting's default, which is the behaviour of that time; a
+    dict that is no longer a valid config raises :class:`ConfigError`."""
+    theirs = flatten(Config.from_dict(saved).to_dict())
     mine, ignore = flatten(cfg.to_dict()), tuple(ignore)
-    return sorted(k for k in mine if k.startswith(prefix) and k not in ignore and theirs[k] != mine[k])
+    return {k: (theirs[k], mine[k]) for k in sorted(mine)
+            if k.startswith(prefix) and k not in ignore and theirs[k] != mine[k]}
 
 
 def overrides_from_preset(cfg: Config, ignore: Iterable[str] = ("runtime.out_dir",)) -> list:

@@ -28,7 +28,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 import torch
 
-from .config import Config, differences, get_config
+from .config import Config, ConfigError, differences, get_config
 from .runtime import seed_everything
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +104,10 @@ def run_root(cfg: Config) -> Path:
 
 def config_differences(saved: dict, cfg: Config) -> List[str]:
     """Keys whose value in the saved config dict differs from ``cfg`` (neutral keys ignored)."""
-    return differences(saved, cfg, ignore=NEUTRAL_KEYS)
+    try:
+        return list(differences(saved, cfg, ignore=NEUTRAL_KEYS))
+    except ConfigError as e:                        # saved by a version whose settings are gone
+        return [f"<invalid: {e}>"]
 
 
 def _cached(root: Path, cfg: Config, done: Sequence[str]) -> bool:

@@ -36,7 +36,7 @@ from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
 from . import distributed
-from .config import Config, differences, flatten
+from .config import Config, ConfigError, differences
 from .data.augment import augment_batch, reid_augment
 from .data.files import batches_of, pixels, score_regdb, step_batches
 from .data.records import INFRARED, VISIBLE, ImageSet, to_signed
@@ -245,22 +245,17 @@ def joint_step(ti, trainer: "ReIDTrainer", raw: torch.Tensor, modality: torch.Te
 def load_ti_init(ti, cfg: Config) -> None:
     """Load the T_I stage checkpoint ``cfg.schedule.ti_init`` into ``ti`` (models and
     optimisers), refusing one whose ``ti`` settings differ from ``cfg.ti``."""
+    from .train_ti import read_ti_stage
+
     path = Path(cfg.schedule.ti_init)
-    if not path.is_file():
-        raise UserError(f"schedule.ti_init={str(path)!r}: no such file; give the "
-                        f"checkpoints/ti_last.pt written by `d2rl train --stage ti --out DIR`")
-    state = load_checkpoint(path)
-    if "trainer" not in state or "t_i" not in state.get("trainer", {}):
-        raise UserError(f"{path} is not a T_I stage checkpoint (no trainer.t_i); give the "
-                        f"checkpoints/ti_last.pt written by `d2rl train --stage ti`")
-    diff = differences(state.get("config", {}), cfg, prefix="ti.")
-    if diff and diff[0].startswith("<invalid"):
-        raise UserError(f"{path}: its stored configuration is {diff[0][1:-1]}; train T_I again")
+    state = read_ti_stage(path, f"schedule.ti_init={str(path)!r}")
+    try:
+        diff = differences(state.get("config", {}), cfg, prefix="ti.")
+    except ConfigError as e:
+        raise UserError(f"{path}: its stored configuration is not valid here ({e}); train T_I again") from None
     if diff:
-        theirs = flatten(state.get("config", {}))
         raise UserError(f"{path} was trained with other T_I settings ("
-                        + ", ".join(f"{k}: {theirs.get(k)!r} there, {flatten(cfg.to_dict()).get(k)!r} here"
-                                    for k in diff)
+                        + ", ".join(f"{k}: {there!r} there, {here!r} here" for k, (there, here) in diff.items())
                         + "); use the same ti.* settings or train T_I again")
     ti.load_state_dict(state["trainer"])
 

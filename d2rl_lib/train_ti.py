@@ -197,19 +197,29 @@ def save_samples(trainer: TITrainer, batches: UnpairedBatches, run_dir: RunDir, 
     Image.fromarray(to_uint8(grid).permute(1, 2, 0).numpy()).save(run_dir.samples / f"ti_{step:06d}.png")
 
 
-def load_ti_stage(path, device: str | torch.device = "cpu"):
-    """(T_I in eval mode, its Config) from a checkpoint of the T_I stage (``d2rl train
-    --stage ti``: ``checkpoints/ti_last.pt``), read with ``weights_only=True``."""
+def read_ti_stage(path, label: str = "", device: str | torch.device = "cpu") -> dict:
+    """The state dict of a T_I stage checkpoint (``d2rl train --stage ti``:
+    ``checkpoints/ti_last.pt``), read with ``weights_only=True``; a missing file or another
+    kind of checkpoint is refused, naming it as ``label`` (default: the path)."""
     from pathlib import Path
 
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path}: no such file; give the checkpoints/ti_last.pt written by "
+        raise UserError(f"{label or path}: no such file; give the checkpoints/ti_last.pt written by "
                         f"`d2rl train --stage ti --out DIR`")
     state = load_checkpoint(path, map_location=device)
-    if "t_i" not in state.get("trainer", {}) or "config" not in state:
-        raise UserError(f"{path} is not a T_I stage checkpoint (it needs trainer.t_i and config); "
-                        f"give the checkpoints/ti_last.pt written by `d2rl train --stage ti`")
+    if "t_i" not in state.get("trainer", {}):
+        raise UserError(f"{path} is not a T_I stage checkpoint (no trainer.t_i); give the "
+                        f"checkpoints/ti_last.pt written by `d2rl train --stage ti`")
+    return state
+
+
+def load_ti_stage(path, device: str | torch.device = "cpu"):
+    """(T_I in eval mode, its Config) from a checkpoint of the T_I stage (:func:`read_ti_stage`)."""
+    state = read_ti_stage(path, device=device)
+    if "config" not in state:
+        raise UserError(f"{path}: a T_I stage checkpoint without its config; train T_I again "
+                        f"with `d2rl train --stage ti`")
     cfg = Config.from_dict(state["config"])
     t_i = T_I(cfg.ti)
     t_i.load_state_dict(state["trainer"]["t_i"])
