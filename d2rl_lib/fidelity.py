@@ -18,6 +18,8 @@ wrongly (correlation near or below zero). Correlation shows the mapping.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from typing import Dict, Optional
 
 import numpy as np
@@ -111,8 +113,6 @@ def perfect_translation_scores(run, translators: Optional[Dict[str, torch.nn.Mod
     ``gallery_translated_by_<name>`` per translator: the gallery as that T_I translates it,
     with its ``v2i_corr``, to place real translators between ``as_is`` and the twins.
     Notebook 06; ``benchmarks/oracle_translation.py``."""
-    import dataclasses
-
     from .data.synthetic import load_synthetic
     from .errors import UserError
     from .evaluate import evaluate_sysu_like
@@ -154,4 +154,53 @@ def perfect_translation_scores(run, translators: Optional[Dict[str, torch.nn.Mod
     l1, corr = per_image_l1_corr(knowable.paired[vis][:, :1].float() / 255,
                                  test.paired[vis][:, :1].float() / 255, test.masks[vis])
     out["knowable_infrared_fidelity"] = {"v2i_l1": round(l1, 4), "v2i_corr": round(corr, 4)}
+    return out
+
+
+@contextlib.contextmanager
+def _without(noise: bool, materials: bool):
+    """Render without sensor noise and/or with every material set to the average one."""
+    from .data.synthetic import infrared as _infrared, world as _world
+
+    saved_noise, saved_materials = _world._add_noise, _infrared.MATERIALS
+    try:
+        if noise:
+            _world._add_noise = lambda img, std, rng: img
+        if materials:
+            mean = tuple(np.mean(list(saved_materials.values()), axis=0))
+            _infrared.MATERIALS = {name: mean for name in saved_materials}
+        yield
+    finally:
+        _world._add_noise, _infrared.MATERIALS = saved_noise, saved_materials
+
+
+def translation_ceiling(spec: "WorldSpec", per_camera: int) -> Dict[str, Dict[str, float]]:
+    """How high ``v2i_corr`` could go in the world ``spec`` (notebook 03).
+
+    The infrared twin of each visible test image (``per_camera`` per visible camera) is
+    rendered again from the world's own model with the unknowable parts removed one
+    after another, and scored like a translation. Returns ``{variant: {"v2i_l1",
+    "v2i_corr"}}`` for ``no_noise`` (no sensor noise), ``no_noise_no_hidden`` (nor the
+    garments' hidden heat) and ``knowable`` (also every material replaced by the average
+    one: what is left follows from what the visible image shows). The world module is
+    restored on return."""
+    from .data.synthetic.cameras import VISIBLE_CAMS
+    from .data.synthetic.world import SyntheticWorld
+
+    true_world = SyntheticWorld(spec)
+    rows = [(pid, cam, i) for pid in true_world.ids("test") for cam in VISIBLE_CAMS
+            for i in range(per_camera)]
+    twins = [true_world.render(*r, paired=True) for r in rows]
+    true = torch.tensor(np.stack([t[0][..., 0] for t in twins]))[:, None].float() / 255
+    mask = torch.tensor(np.stack([t[1] for t in twins]))[:, None]
+    variants = {"no_noise": (True, False, False), "no_noise_no_hidden": (True, True, False),
+                "knowable": (True, True, True)}
+    out = {}
+    for name, (noise, hidden, materials) in variants.items():
+        w_spec = dataclasses.replace(spec, ir_hidden_sd=0.0) if hidden else spec
+        with _without(noise, materials):
+            w = SyntheticWorld(w_spec)
+            pred = np.stack([w.render(*r, paired=True)[0][..., 0] for r in rows])
+        l1, corr = per_image_l1_corr(torch.tensor(pred)[:, None].float() / 255, true, mask)
+        out[name] = {"v2i_l1": round(l1, 4), "v2i_corr": round(corr, 4)}
     return out
