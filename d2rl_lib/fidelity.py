@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Dict, Optional
+from typing import TYPE_CHECKING, Dict, Optional
 
 import numpy as np
 import torch
 
 from .data.records import INFRARED, VISIBLE, ImageSet, to_signed
+
+if TYPE_CHECKING:
+    from .data.synthetic.world import WorldSpec
 
 LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 
@@ -174,7 +177,7 @@ def _without(noise: bool, materials: bool):
         _world._add_noise, _infrared.MATERIALS = saved_noise, saved_materials
 
 
-def translation_ceiling(spec: "WorldSpec", per_camera: int) -> Dict[str, Dict[str, float]]:
+def translation_ceiling(spec: WorldSpec, per_camera: int) -> Dict[str, Dict[str, float]]:
     """How high ``v2i_corr`` could go in the world ``spec`` (notebook 03).
 
     The infrared twin of each visible test image (``per_camera`` per visible camera) is
