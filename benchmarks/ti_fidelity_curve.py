@@ -1,6 +1,6 @@
 """Diagnostic: the unpaired T_I's translation fidelity as training goes on.
 
-Trains T_I exactly as ``d2rl train --stage ti`` does (same trainer, batches and seed) and
+Trains T_I with the trainer, unpaired batches and seed of ``d2rl train --stage ti`` and
 measures ``d2rl_lib.fidelity.translation_fidelity`` on the hidden test pairs every
 ``--every`` steps, so one can see whether a longer schedule would reach the V->IR
 correlation the T_I issue asks for (0.5), or whether it has levelled off.
