@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from d2rl_lib.config import get_config
+from d2rl_lib.config import ConfigError, get_config
 from d2rl_lib.fidelity import translation_fidelity
 from d2rl_lib.runtime import seed_everything
 from d2rl_lib.train_reid import load_data
@@ -41,7 +41,11 @@ def main() -> int:
     args = ap.parse_args()
     if args.every < 1 or args.steps < args.every:
         sys.exit(f"--steps {args.steps} --every {args.every}: need 1 <= every <= steps")
-    cfg = get_config(args.config, args.sets + [f"runtime.threads={args.threads}"])
+    try:                                     # a bad --set is refused by name, as by d2rl train
+        cfg = get_config(args.config, args.sets + [f"runtime.threads={args.threads}"])
+        cfg.check_translator()
+    except ConfigError as e:
+        sys.exit(f"error: {e}")
     if cfg.data.dataset != "synthetic":
         sys.exit(f"--config {args.config}: fidelity needs the synthetic world's hidden pairs")
     torch.set_num_threads(args.threads)

@@ -4,8 +4,9 @@
 the person's pixels. Part of that twin no translator can know from the visible image: the
 sensor noise, each garment's hidden heat offset, and (nearly) its material, which sets the
 emissivity and the heat passed from the body but barely shows in colour. This script
-renders (``d2rl_lib.fidelity.translation_ceiling``), for every visible test image, the infrared twin from the world's own model with
-those parts removed one after another, and scores each rendering like a translation:
+(``d2rl_lib.fidelity.translation_ceiling``) renders, for every visible test image, the
+infrared twin from the world's own model with those parts removed one after another, and
+scores each rendering like a translation:
 
 - ``no_noise``: the twin without its sensor noise;
 - ``no_noise_no_hidden``: also without the garments' hidden heat (``data.ir_hidden_sd=0``);
