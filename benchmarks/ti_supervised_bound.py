@@ -7,8 +7,15 @@ unpaired T_I. If this supervised bound is high while the unpaired T_I stays near
 conversion, the networks are not the limit: the unpaired objective does not pick the
 right mapping at this budget (see README, "Where the reproduction stands").
 
+``--net`` swaps the translator for one of two small stand-ins, to ask what kind of
+function the mapping is: ``pixel`` maps each pixel's colour alone (three 1x1
+convolutions: if the infrared intensity were a function of the visible colour, this
+would learn it), ``local`` sees an 11x11 neighbourhood at full resolution (five 3x3
+convolutions, 32 channels), enough to tell a face from a shirt of the same colour.
+
     python benchmarks/ti_supervised_bound.py --steps 1500 --lr 1e-3
     python benchmarks/ti_supervised_bound.py --steps 600 --lr 2e-4
+    python benchmarks/ti_supervised_bound.py --net pixel --steps 3000 --batch 32
 
 Writes (merges into) results/ti_supervised_bound.json.
 """
@@ -33,9 +40,36 @@ from d2rl_lib.train_reid import load_data
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def stand_in(kind: str) -> torch.nn.Module:
+    """x [B, 3, H, W] -> x_hat_i [B, 1, H, W] in [-1, 1]: ``pixel`` (1x1) or ``local`` (3x3) layers."""
+    k, depth = (1, 3) if kind == "pixel" else (3, 5)
+    layers, ch = [], 3
+    for _ in range(depth - 1):
+        layers += [torch.nn.Conv2d(ch, 32, k, padding=k // 2), torch.nn.LeakyReLU(0.2)]
+        ch = 32
+    return torch.nn.Sequential(*layers, torch.nn.Conv2d(ch, 1, k, padding=k // 2), torch.nn.Tanh())
+
+
+class _StandIn(torch.nn.Module):
+    """Gives a stand-in the ``v2i`` / ``i2v`` of a T_I, as ``translation_fidelity`` calls them
+    (IR -> V is not trained here: grey repeated, its scores are not reported)."""
+
+    def __init__(self, net: torch.nn.Module):
+        super().__init__()
+        self.net = net
+
+    def v2i(self, x):
+        return self.net(x)
+
+    def i2v(self, y):
+        return y.expand(-1, 3, -1, -1)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="synthetic-classroom")
+    ap.add_argument("--net", default="ti", choices=("ti", "pixel", "local"),
+                    help="ti: E_v -> G_i of T_I (default); pixel / local: the stand-ins above")
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--batch", type=int, default=8)
@@ -48,9 +82,15 @@ def main() -> int:
     cfg = get_config(args.config)
     seed_everything(cfg.runtime.seed)
     train, test = load_data(cfg)
-    t_i = T_I(cfg.ti)
-    t_i.sample = lambda mu, logvar: mu            # deterministic code: a plain regression
-    params = [p for n, p in t_i.named_parameters() if n.startswith(("E_v.", "shared_", "G_i."))]
+    if args.net == "ti":
+        t_i = T_I(cfg.ti)
+        t_i.sample = lambda mu, logvar: mu        # deterministic code: a plain regression
+        params = [p for n, p in t_i.named_parameters() if n.startswith(("E_v.", "shared_", "G_i."))]
+    else:
+        if args.save:
+            sys.exit("--save writes a T_I checkpoint; it needs --net ti")
+        t_i = _StandIn(stand_in(args.net))
+        params = list(t_i.parameters())
     opt = torch.optim.Adam(params, lr=args.lr, betas=(0.5, 0.999))
     vis = np.flatnonzero(train.modality == VISIBLE)
     rng = np.random.default_rng(cfg.runtime.seed)
@@ -67,7 +107,7 @@ def main() -> int:
     fid = translation_fidelity(t_i, test, torch.device("cpu"))
     row = {k: round(fid[k], 4) for k in ("v2i_l1", "v2i_corr", "grey_l1", "grey_corr",
                                           "grey_matched_l1", "grey_matched_corr")}
-    row.update({"steps": args.steps, "lr": args.lr, "batch": args.batch, "threads": args.threads,
+    row.update({"net": args.net, "steps": args.steps, "lr": args.lr, "batch": args.batch, "threads": args.threads,
                 "train_seconds": round(seconds, 1), "preset": args.config,
                 "command": "python benchmarks/ti_supervised_bound.py " + " ".join(sys.argv[1:])})
     if args.save:

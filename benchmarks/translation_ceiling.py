@@ -14,7 +14,13 @@ scores each rendering like a translation:
   left follows from what the visible image shows (part, dye darkness, pose, camera).
 
 ``knowable`` is the ceiling of a translator that has learned the infrared model exactly;
-the T_I of notebook 02 reaches 0.17 (``results/translation.json``). The world stays the
+the T_I of notebook 02 reaches 0.17 (``results/translation.json``). Two more renderings
+of the knowable twin show what the correlation rewards:
+
+- ``dye_reversed``: light dyes run warm instead of dark ones (the garments' mapping
+  turned round, everything else right);
+- ``dye_blind``: every garment at middle darkness, so only which body part is where, the
+  pose and the camera are left. The world stays the
 one of the preset: the swaps are undone when the function returns.
 
     python benchmarks/translation_ceiling.py [--config synthetic-classroom]

@@ -161,20 +161,28 @@ def perfect_translation_scores(run, translators: Optional[Dict[str, torch.nn.Mod
 
 
 @contextlib.contextmanager
-def _without(noise: bool, materials: bool):
-    """Render without sensor noise and/or with every material set to the average one."""
+def _without(noise: bool, materials: bool, dye: str = ""):
+    """Render without sensor noise and/or with every material set to the average one;
+    ``dye``: ``"reversed"`` (a garment's heat follows its dye's lightness instead of its
+    darkness) or ``"blind"`` (every dye at middle darkness), else the world's own."""
     from .data.synthetic import infrared as _infrared, world as _world
 
     saved_noise, saved_materials = _world._add_noise, _infrared.MATERIALS
+    saved_darkness = _infrared.darkness
     try:
         if noise:
             _world._add_noise = lambda img, std, rng: img
         if materials:
             mean = tuple(np.mean(list(saved_materials.values()), axis=0))
             _infrared.MATERIALS = {name: mean for name in saved_materials}
+        if dye == "reversed":
+            _infrared.darkness = lambda d: 1.0 - saved_darkness(d)
+        elif dye == "blind":
+            _infrared.darkness = lambda d: 0.5
         yield
     finally:
         _world._add_noise, _infrared.MATERIALS = saved_noise, saved_materials
+        _infrared.darkness = saved_darkness
 
 
 def translation_ceiling(spec: WorldSpec, per_camera: int) -> Dict[str, Dict[str, float]]:
@@ -185,8 +193,12 @@ def translation_ceiling(spec: WorldSpec, per_camera: int) -> Dict[str, Dict[str,
     after another, and scored like a translation. Returns ``{variant: {"v2i_l1",
     "v2i_corr"}}`` for ``no_noise`` (no sensor noise), ``no_noise_no_hidden`` (nor the
     garments' hidden heat) and ``knowable`` (also every material replaced by the average
-    one: what is left follows from what the visible image shows). The world module is
-    restored on return."""
+    one: what is left follows from what the visible image shows). Two more renderings of
+    the knowable twin ask what the correlation rewards: ``dye_reversed`` (light dyes run
+    warm instead of dark ones: the garments' mapping turned round) and ``dye_blind``
+    (every garment at middle darkness: only which part is where, pose and camera). In
+    the ``hue-lookup`` world the dye acts through its hue, so those two equal
+    ``knowable`` there. The world module is restored on return."""
     from .data.synthetic.cameras import VISIBLE_CAMS
     from .data.synthetic.world import SyntheticWorld
 
@@ -196,12 +208,13 @@ def translation_ceiling(spec: WorldSpec, per_camera: int) -> Dict[str, Dict[str,
     twins = [true_world.render(*r, paired=True) for r in rows]
     true = torch.tensor(np.stack([t[0][..., 0] for t in twins]))[:, None].float() / 255
     mask = torch.tensor(np.stack([t[1] for t in twins]))[:, None]
-    variants = {"no_noise": (True, False, False), "no_noise_no_hidden": (True, True, False),
-                "knowable": (True, True, True)}
+    variants = {"no_noise": (True, False, False, ""), "no_noise_no_hidden": (True, True, False, ""),
+                "knowable": (True, True, True, ""), "dye_reversed": (True, True, True, "reversed"),
+                "dye_blind": (True, True, True, "blind")}
     out = {}
-    for name, (noise, hidden, materials) in variants.items():
+    for name, (noise, hidden, materials, dye) in variants.items():
         w_spec = dataclasses.replace(spec, ir_hidden_sd=0.0) if hidden else spec
-        with _without(noise, materials):
+        with _without(noise, materials, dye):
             w = SyntheticWorld(w_spec)
             pred = np.stack([w.render(*r, paired=True)[0][..., 0] for r in rows])
         l1, corr = per_image_l1_corr(torch.tensor(pred)[:, None].float() / 255, true, mask)

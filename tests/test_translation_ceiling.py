@@ -17,5 +17,8 @@ def test_ceiling_orders_and_leaves_the_world_unchanged():
     corr = [scores[k]["v2i_corr"] for k in ("no_noise", "no_noise_no_hidden", "knowable")]
     # each removal takes away part of the twin: less and less of it is left to correlate
     assert 1.0 > corr[0] > corr[1] > corr[2] > 0.5
+    # the dye carries part of the knowable twin: turning its effect round or ignoring it costs
+    assert scores["dye_reversed"]["v2i_corr"] < corr[2]
+    assert scores["dye_blind"]["v2i_corr"] < corr[2]
     after = SyntheticWorld(spec).render(spec.train_ids + 1, 1, 0, paired=True)[0]
     assert np.array_equal(before, after)                 # noise and materials restored
