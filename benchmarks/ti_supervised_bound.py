@@ -107,8 +107,8 @@ def main() -> int:
     fid = translation_fidelity(t_i, test, torch.device("cpu"))
     row = {k: round(fid[k], 4) for k in ("v2i_l1", "v2i_corr", "grey_l1", "grey_corr",
                                           "grey_matched_l1", "grey_matched_corr")}
-    row.update({"net": args.net, "steps": args.steps, "lr": args.lr, "batch": args.batch, "threads": args.threads,
-                "train_seconds": round(seconds, 1), "preset": args.config,
+    row.update({"net": args.net, "steps": args.steps, "lr": args.lr, "batch": args.batch,
+                "threads": args.threads, "train_seconds": round(seconds, 1), "preset": args.config,
                 "command": "python benchmarks/ti_supervised_bound.py " + " ".join(sys.argv[1:])})
     if args.save:
         save_checkpoint({"trainer": {"t_i": t_i.state_dict()}, "config": cfg.to_dict(),

@@ -20,8 +20,9 @@ of the knowable twin show what the correlation rewards:
 - ``dye_reversed``: light dyes run warm instead of dark ones (the garments' mapping
   turned round, everything else right);
 - ``dye_blind``: every garment at middle darkness, so only which body part is where, the
-  pose and the camera are left. The world stays the
-one of the preset: the swaps are undone when the function returns.
+  pose and the camera are left.
+
+The world stays the one of the preset: the swaps are undone when the function returns.
 
     python benchmarks/translation_ceiling.py [--config synthetic-classroom]
 

@@ -21,4 +21,4 @@ def test_ceiling_orders_and_leaves_the_world_unchanged():
     assert scores["dye_reversed"]["v2i_corr"] < corr[2]
     assert scores["dye_blind"]["v2i_corr"] < corr[2]
     after = SyntheticWorld(spec).render(spec.train_ids + 1, 1, 0, paired=True)[0]
-    assert np.array_equal(before, after)                 # noise and materials restored
+    assert np.array_equal(before, after)                 # noise, materials, dyes restored
