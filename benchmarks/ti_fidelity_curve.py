@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from d2rl_lib.bench import merge_run
 from d2rl_lib.config import ConfigError, get_config
 from d2rl_lib.fidelity import translation_fidelity
 from d2rl_lib.runtime import seed_everything
@@ -66,11 +67,7 @@ def main() -> int:
         print(json.dumps(row), flush=True)
     command = "python benchmarks/ti_fidelity_curve.py " + " ".join(sys.argv[1:])
     out = Path(args.out or ROOT / "results" / f"ti-fidelity-curve-{args.config}.json")
-    data = json.loads(out.read_text()) if out.is_file() else {"what": __doc__.split("\n\n")[0], "runs": []}
-    data["runs"] = [r for r in data["runs"] if r.get("command") != command] + [
-        {"command": command, "settings": args.sets, "curve": curve}]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(data, indent=2) + "\n")
+    merge_run(out, __doc__.split("\n\n")[0], {"command": command, "settings": args.sets, "curve": curve})
     print(f"wrote {out}")
     return 0
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from d2rl_lib.bench import merge_run
 from d2rl_lib.config import get_config
 from d2rl_lib.data.records import VISIBLE, to_signed
 from d2rl_lib.fidelity import translation_fidelity
@@ -113,11 +114,7 @@ def main() -> int:
     if args.save:
         save_checkpoint({"trainer": {"t_i": t_i.state_dict()}, "config": cfg.to_dict(),
                          "step": args.steps}, args.save)
-    out = Path(args.out)
-    data = json.loads(out.read_text()) if out.is_file() else {"what": __doc__.split("\n\n")[0], "runs": []}
-    data["runs"] = [r for r in data["runs"] if r.get("command") != row["command"]] + [row]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(data, indent=2) + "\n")
+    merge_run(Path(args.out), __doc__.split("\n\n")[0], row)
     print(json.dumps(row, indent=2))
     return 0
 

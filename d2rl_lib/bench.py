@@ -546,3 +546,13 @@ def write_markdown(path: Path, table: str) -> None:
         text = text.rstrip("\n") + "\n\n" + block
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def merge_run(path: Path, what: str, row: dict) -> None:
+    """Add ``row`` to the ``runs`` of the results file ``path`` (created with ``what`` if
+    missing), replacing an earlier row of the same ``command``: re-running a diagnostic
+    updates its row, a different command adds one (``benchmarks/ti_*.py``)."""
+    data = json.loads(path.read_text()) if path.is_file() else {"what": what, "runs": []}
+    data["runs"] = [r for r in data["runs"] if r.get("command") != row["command"]] + [row]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")

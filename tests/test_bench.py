@@ -57,3 +57,15 @@ def test_markdown_block_is_replaced_not_duplicated(tmp_path):
     assert text.startswith("# Benchmarks\n\nprose above") and text.count("| measure |") == 1
     assert "200.0" in text and "100.0" not in text and "not measured" in text
     assert len(ROWS) == len({k for k, _, _ in ROWS})
+
+
+def test_merge_run_replaces_the_row_of_the_same_command(tmp_path):
+    from d2rl_lib.bench import merge_run
+
+    path = tmp_path / "sub" / "r.json"
+    merge_run(path, "what it is", {"command": "a", "v": 1})
+    merge_run(path, "ignored once the file exists", {"command": "b", "v": 2})
+    merge_run(path, "ignored", {"command": "a", "v": 3})
+    data = json.loads(path.read_text())
+    assert data["what"] == "what it is"
+    assert [(r["command"], r["v"]) for r in data["runs"]] == [("b", 2), ("a", 3)]
