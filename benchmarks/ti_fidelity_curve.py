@@ -53,7 +53,7 @@ def main() -> int:
     seed_everything(cfg.runtime.seed)
     train, test = load_data(cfg)
     trainer = TITrainer(cfg, torch.device("cpu"))
-    batches = UnpairedBatches(train, cfg.schedule.ti_batch, cfg.runtime.seed)
+    batches = UnpairedBatches.from_config(train, cfg)
     curve, t0 = [], time.perf_counter()
     for start in range(0, args.steps, args.every):
         end = min(start + args.every, args.steps)

@@ -64,9 +64,10 @@ class DataConfig:
     train_ids: int = _opt(64, "synthetic: identities used for training", min=2)
     test_ids: int = _opt(32, "synthetic: identities held out for testing", min=2)
     images_per_camera: int = _opt(6, "synthetic: images per (identity, camera)", min=1)
-    ir_model: str = _opt("smooth", "synthetic: how infrared intensity follows the visible "
-                         "image; 'hue-lookup' is the hard setting where translation fails",
-                         choices=("smooth", "hue-lookup"))
+    ir_model: str = _opt("nir", "synthetic: the infrared cameras' sensor: 'nir' (near-infrared "
+                         "with an illuminator, as SYSU-MM01), 'thermal' (heat, as RegDB), or "
+                         "'hue-lookup' (thermal, heat by hue: the hard setting where translation "
+                         "fails)", choices=("nir", "thermal", "hue-lookup"))
     ir_hidden_sd: float = _opt(0.08, "synthetic: spread of each garment's hidden heat offset "
                                "(thickness, layers): the part of the infrared image no translator "
                                "can know; 0 removes it", min=0.0)
@@ -95,12 +96,23 @@ class TIConfig:
     disc_channels: int = _opt(16, "channels of the first discriminator convolution", min=4)
     disc_layers: int = _opt(3, "stride-2 layers per discriminator scale", min=1, max=5)
     disc_scales: int = _opt(1, "image scales seen by each discriminator", min=1, max=3)
+    disc_view: str = _opt("whole", "what D_v and D_i judge: the 'whole' image or the 'person' "
+                          "(the middle 13/16 of the height and 3/8 of the width, where a "
+                          "pedestrian detector puts the person)", choices=("whole", "person"))
     gan_loss: str = _opt("lsgan", "adversarial loss", choices=("lsgan", "bce"))
     w_gan: float = _opt(1.0, "weight of each adversarial term", min=0.0)
     w_kl: float = _opt(0.01, "lambda_0: weight of KL(q(z|x) || N(0, I))", min=0.0)
     w_recon: float = _opt(10.0, "lambda_1: weight of the L1 reconstruction", min=0.0)
     w_cycle_kl: float = _opt(0.01, "weight of the KL term on the cycle's latent", min=0.0)
     w_cycle: float = _opt(10.0, "weight of the L1 cycle reconstruction", min=0.0)
+    output: str = _opt("image", "what G_v / G_i produce: 'image' (UNIT's generators) or "
+                       "'spectral' (G_i: an exposure of one learned colour projection P_v of the "
+                       "visible pixels, starting as luminance; G_v: a per-place affine map of the "
+                       "infrared pixels)", choices=("image", "spectral"))
+    w_match: float = _opt(0.0, "weight of the identity-level match: per identity in a T_I "
+                          "batch, the quantiles of its translated images' person-box intensities "
+                          "against its real infrared images' (needs schedule.ti_batch_ids)",
+                          min=0.0)
 
 
 @dataclass
@@ -127,6 +139,8 @@ class OptimConfig:
     """Optimisers for T_I (Adam, as UNIT) and T_F."""
 
     ti_lr: float = _opt(2e-4, "Adam learning rate of E_v, E_i, G_v, G_i, D_v, D_i", min=0.0)
+    ti_spectral_lr: float = _opt(3e-3, "Adam learning rate of P_v, the spectral projection of "
+                                 "ti.output=spectral (four numbers)", min=0.0)
     ti_beta1: float = _opt(0.5, "Adam beta1 for T_I", min=0.0, max=1.0)
     ti_beta2: float = _opt(0.999, "Adam beta2 for T_I", min=0.0, max=1.0)
     ti_weight_decay: float = _opt(1e-4, "weight decay for T_I", min=0.0)
@@ -148,6 +162,9 @@ class ScheduleConfig:
     tf_steps: int = _opt(300, "T_F training steps before joint training", min=0)
     joint_steps: int = _opt(200, "joint end-to-end steps of T_I and T_F", min=0)
     ti_batch: int = _opt(8, "images per modality in a T_I batch", min=1)
+    ti_batch_ids: int = _opt(0, "identities per T_I batch, each with ti_batch / ti_batch_ids "
+                             "visible and as many infrared images (never the same instant); 0: "
+                             "images drawn at random, unlabelled", min=0)
     batch_ids: int = _opt(8, "P: identities per re-ID batch", min=2)
     batch_images: int = _opt(4, "K: images per identity and modality in a re-ID batch", min=1)
     log_every: int = _opt(25, "steps between progress log lines", min=1)
@@ -229,21 +246,28 @@ class Config:
         image halved s times, then ti.disc_layers stride-2 convolutions, each of which
         needs an input of at least 2 pixels (its reflection padding)."""
         t, side = self.ti, min(self.data.height, self.data.width)
+        seen = "images"
+        if t.disc_view == "person":                     # models.translation.PERSON_BOX
+            side = min(round(self.data.height * 13 / 16), round(self.data.width * 3 / 8))
+            seen = "a person box (ti.disc_view=person: 13/16 of the height, 3/8 of the width)"
         need = 2 ** (t.disc_scales - 1 + t.disc_layers)
         if side < need:
             raise ConfigError(f"ti.disc_layers={t.disc_layers} with ti.disc_scales={t.disc_scales} "
-                              f"needs images of at least {need} px on the short side, but "
-                              f"data.width x data.height is {self.data.width}x{self.data.height}: "
+                              f"needs {seen} of at least {need} px on the short side, but "
+                              f"data.width x data.height is {self.data.width}x{self.data.height}"
+                              f"{f' (box {side} px wide)' if t.disc_view == 'person' else ''}: "
                               f"lower ti.disc_layers or ti.disc_scales, or use larger images")
         return self
 
 
 # -- presets ------------------------------------------------------------------------
 def _cpu_translator(cfg: Config) -> Config:
-    """T_I settings of the CPU presets: a wider-seeing discriminator (4 layers, 2 scales),
-    a heavier GAN term and a higher learning rate than UNIT's, so that a few hundred steps
-    move the translation away from a brightness copy (DECISIONS.md, "T_I on the CPU presets")."""
-    cfg.ti.disc_layers, cfg.ti.disc_scales, cfg.ti.w_gan = 4, 2, 5.0
+    """T_I settings of the CPU presets (DECISIONS.md, "T_I on the CPU presets"): the spectral
+    generators, which start from luminance and keep the person's pixels, and discriminators
+    that judge the person (3 layers, one scale, on the middle of the crop) with UNIT's 2018
+    adversarial weight; a higher learning rate than UNIT's for a few hundred steps."""
+    cfg.ti.output, cfg.ti.disc_view = "spectral", "person"
+    cfg.ti.disc_layers, cfg.ti.disc_scales, cfg.ti.w_gan = 3, 1, 1.0
     cfg.optim.ti_lr = 4e-4
     return cfg
 

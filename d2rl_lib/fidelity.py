@@ -163,26 +163,33 @@ def perfect_translation_scores(run, translators: Optional[Dict[str, torch.nn.Mod
 @contextlib.contextmanager
 def _without(noise: bool, materials: bool, dye: str = ""):
     """Render without sensor noise and/or with every material set to the average one;
-    ``dye``: ``"reversed"`` (a garment's heat follows its dye's lightness instead of its
-    darkness) or ``"blind"`` (every dye at middle darkness), else the world's own."""
-    from .data.synthetic import infrared as _infrared, world as _world
+    ``dye``: ``"reversed"`` (a garment's infrared brightness follows the opposite of what
+    the world's model says: light dyes run warm in the thermal model, dyes that absorb the
+    red end reflect in the near-infrared one) or ``"blind"`` (every dye in the middle),
+    else the world's own. Both infrared models (thermal and near-infrared) are patched."""
+    from .data.synthetic import infrared as _infrared, nearinfrared as _nir, world as _world
 
-    saved_noise, saved_materials = _world._add_noise, _infrared.MATERIALS
-    saved_darkness = _infrared.darkness
+    saved = (_world._add_noise, _infrared.MATERIALS, _infrared.darkness, _nir.MATERIAL_NIR,
+             _nir.dye_response)
+    saved_darkness, saved_response = _infrared.darkness, _nir.dye_response
     try:
         if noise:
             _world._add_noise = lambda img, std, rng: img
         if materials:
-            mean = tuple(np.mean(list(saved_materials.values()), axis=0))
-            _infrared.MATERIALS = {name: mean for name in saved_materials}
+            mean = tuple(np.mean(list(_infrared.MATERIALS.values()), axis=0))
+            _infrared.MATERIALS = {name: mean for name in _infrared.MATERIALS}
+            mean_nir = float(np.mean(list(_nir.MATERIAL_NIR.values())))
+            _nir.MATERIAL_NIR = {name: mean_nir for name in _nir.MATERIAL_NIR}
         if dye == "reversed":
             _infrared.darkness = lambda d: 1.0 - saved_darkness(d)
+            _nir.dye_response = lambda d: 1.0 - saved_response(d)
         elif dye == "blind":
             _infrared.darkness = lambda d: 0.5
+            _nir.dye_response = lambda d: 0.5
         yield
     finally:
-        _world._add_noise, _infrared.MATERIALS = saved_noise, saved_materials
-        _infrared.darkness = saved_darkness
+        (_world._add_noise, _infrared.MATERIALS, _infrared.darkness, _nir.MATERIAL_NIR,
+         _nir.dye_response) = saved
 
 
 def translation_ceiling(spec: WorldSpec, per_camera: int) -> Dict[str, Dict[str, float]]:
@@ -194,11 +201,11 @@ def translation_ceiling(spec: WorldSpec, per_camera: int) -> Dict[str, Dict[str,
     "v2i_corr"}}`` for ``no_noise`` (no sensor noise), ``no_noise_no_hidden`` (nor the
     garments' hidden heat) and ``knowable`` (also every material replaced by the average
     one: what is left follows from what the visible image shows). Two more renderings of
-    the knowable twin ask what the correlation rewards: ``dye_reversed`` (light dyes run
-    warm instead of dark ones: the garments' mapping turned round) and ``dye_blind``
-    (every garment at middle darkness: only which part is where, pose and camera). In
-    the ``hue-lookup`` world the dye acts through its hue, so those two equal
-    ``knowable`` there. The world module is restored on return."""
+    the knowable twin ask what the correlation rewards: ``dye_reversed`` (the dye's effect
+    turned round: light dyes warm in the thermal world, dyes dark at the red end bright
+    in the near-infrared one) and ``dye_blind`` (every dye in the middle: only which part
+    is where, pose and camera). In the ``hue-lookup`` world the dye acts through its hue,
+    so those two equal ``knowable`` there. The world module is restored on return."""
     from .data.synthetic.cameras import VISIBLE_CAMS
     from .data.synthetic.world import SyntheticWorld
 

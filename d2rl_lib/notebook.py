@@ -375,7 +375,7 @@ def reconstruct(t_i: torch.nn.Module, images: torch.Tensor, infrared: bool) -> t
     t_i.eval()
     x = to_signed(images[:, :1] if infrared else images)
     mu, _ = t_i.encode(x, infrared)
-    return t_i.decode(mu, infrared)
+    return t_i.decode(mu, infrared, t_i.pixels(x, infrared))
 
 
 @torch.no_grad()
@@ -383,18 +383,21 @@ def latent_walk(t_i: torch.nn.Module, start: torch.Tensor, end: torch.Tensor, st
                 end_ir: bool, steps: int = 7) -> Dict[str, torch.Tensor]:
     """Encode two uint8 images [3, H, W] (each with its own encoder) and decode the
     straight line between their codes, z_t = (1 - t) z_start + t z_end, with both
-    generators. Returns ``{"t": [steps], "visible": [steps, 3, H, W], "infrared":
-    [steps, 1, H, W]}`` in [-1, 1]."""
+    generators (a spectral T_I's pixels [3, H, W] go the same way). Returns ``{"t":
+    [steps], "visible": [steps, 3, H, W], "infrared": [steps, 1, H, W]}`` in [-1, 1]."""
     from .data.records import to_signed
 
     t_i.eval()
-    codes = []
+    codes, pixels = [], []
     for img, ir in ((start, start_ir), (end, end_ir)):
         x = to_signed(img[None, :1] if ir else img[None])
         codes.append(t_i.encode(x, ir)[0])                    # [1, 4c, H/2, W/2]
+        pixels.append(t_i.pixels(x, ir))                      # [1, 3, H, W] or None
     ts = torch.linspace(0, 1, steps)
-    z = torch.cat([(1 - t) * codes[0] + t * codes[1] for t in ts])
-    return {"t": ts, "visible": t_i.decode(z, False), "infrared": t_i.decode(z, True)}
+    line = lambda a, b: torch.cat([(1 - t) * a + t * b for t in ts])  # noqa: E731
+    z = line(*codes)
+    p = None if pixels[0] is None else line(*pixels)
+    return {"t": ts, "visible": t_i.decode(z, False, p), "infrared": t_i.decode(z, True, p)}
 
 
 # -- widgets that degrade to a static figure ---------------------------------------------

@@ -236,7 +236,8 @@ def joint_step(ti, trainer: "ReIDTrainer", raw: torch.Tensor, modality: torch.Te
         return trainer.cfg.tf.w_reid_to_ti * held["reid"]
 
     trainer.optim.zero_grad(set_to_none=True)
-    ti.g_step(x, y, extra_loss=reid_through_generators)              # backward reaches T_F too
+    ti.g_step(x, y, extra_loss=reid_through_generators,              # backward reaches T_F too
+              kx=labels[vis].cpu(), ky=labels[~vis].cpu())
     trainer.optim.step()
     trainer.sched.step()
     return held
@@ -324,7 +325,7 @@ def run_method(cfg: Config, run_dir: RunDir, resume: bool = False) -> dict:
         load_ti_init(ti, cfg)
         start = ti_end
     if ti is not None and start < ti_end:                            # phase 1: T_I warm-up
-        batches = UnpairedBatches(train, cfg.schedule.ti_batch, cfg.runtime.seed)
+        batches = UnpairedBatches.from_config(train, cfg)
         train_ti_steps(ti, batches, start, ti_end, run_dir if main else None, cfg,
                        desc=f"T_I ({cfg.method})", on_checkpoint=checkpoint)  # same on every rank
         start = ti_end

@@ -32,9 +32,11 @@ from tqdm.auto import tqdm
 from . import distributed
 from .config import Config
 from .data.files import pixels
+from .data.samplers import CrossModalityPKSampler
 from .data.records import INFRARED, VISIBLE, ImageSet, to_signed, to_uint8
 from .errors import UserError
-from .losses.translation import d_accuracy, gan_d_loss, gan_g_loss, kl_loss, recon_loss
+from .losses.translation import (d_accuracy, gan_d_loss, gan_g_loss, identity_match_loss,
+                                 kl_loss, recon_loss)
 from .models.translation import T_I
 from .runtime import (LossGuard, RunDir, amp_dtype, autocast, choose_device, load_checkpoint,
                       rng_state, save_checkpoint, seed_everything, set_rng_state, set_threads)
@@ -48,8 +50,10 @@ class TITrainer:
         self.t_i = T_I(cfg.ti).to(device)
         o = cfg.optim
         betas = (o.ti_beta1, o.ti_beta2)
-        self.opt_g = torch.optim.Adam(list(self.t_i.generator_parameters()), lr=o.ti_lr, betas=betas,
-                                      weight_decay=o.ti_weight_decay)
+        spectral = list(self.t_i.P_v.parameters()) if self.t_i.spectral else []
+        rest = [p for p in self.t_i.generator_parameters() if all(p is not q for q in spectral)]
+        groups = [{"params": rest}] + ([{"params": spectral, "lr": o.ti_spectral_lr}] if spectral else [])
+        self.opt_g = torch.optim.Adam(groups, lr=o.ti_lr, betas=betas, weight_decay=o.ti_weight_decay)
         self.opt_d = torch.optim.Adam(self.t_i.discriminator_parameters(), lr=o.ti_lr, betas=betas,
                                       weight_decay=o.ti_weight_decay)
         self.amp = amp_dtype(cfg.runtime.amp, device)
@@ -59,8 +63,8 @@ class TITrainer:
         t, kind = self.t_i, self.cfg.ti.gan_loss
         t.train()
         with torch.no_grad(), autocast(self.device, self.amp):
-            x_vi = t.decode(t.sample(*t.encode(x, False)), True)      # [B, 1, H, W]
-            y_iv = t.decode(t.sample(*t.encode(y, True)), False)      # [B, 3, H, W]
+            x_vi = t.decode(t.sample(*t.encode(x, False)), True, t.pixels(x, False))  # [B, 1, H, W]
+            y_iv = t.decode(t.sample(*t.encode(y, True)), False, t.pixels(y, True))   # [B, 3, H, W]
         with autocast(self.device, self.amp):
             ri, fi = t.D_i(y), t.D_i(x_vi.detach())
             rv, fv = t.D_v(x), t.D_v(y_iv.detach())
@@ -74,19 +78,22 @@ class TITrainer:
         acc = (d_accuracy(ri, fi, kind) + d_accuracy(rv, fv, kind)) / 2
         return {"d": float(loss.detach()), "d_acc": acc}
 
-    def g_losses(self, x: torch.Tensor, y: torch.Tensor):
-        """All generator-side terms; returns (weighted total, parts, x_vi, y_iv)."""
+    def g_losses(self, x: torch.Tensor, y: torch.Tensor, kx: Optional[torch.Tensor] = None,
+                 ky: Optional[torch.Tensor] = None):
+        """All generator-side terms; returns (weighted total, parts, x_vi, y_iv). ``kx``, ``ky``:
+        the identities of x and y [B], for the identity-level match (``ti.w_match``)."""
         t, w, kind = self.t_i, self.cfg.ti, self.cfg.ti.gan_loss
         with autocast(self.device, self.amp):
             mu_v, lv_v = t.encode(x, False)
             mu_i, lv_i = t.encode(y, True)
+            p_v, p_i = t.pixels(x, False), t.pixels(y, True)             # pixel maps (or None)
             z_v, z_i = t.sample(mu_v, lv_v), t.sample(mu_i, lv_i)
-            x_vv, y_ii = t.decode(z_v, False), t.decode(z_i, True)     # reconstructions
-            x_vi, y_iv = t.decode(z_v, True), t.decode(z_i, False)     # translations
+            x_vv, y_ii = t.decode(z_v, False, p_v), t.decode(z_i, True, p_i)  # reconstructions
+            x_vi, y_iv = t.decode(z_v, True, p_v), t.decode(z_i, False, p_i)  # translations
             mu_vi, lv_vi = t.encode(x_vi, True)
             mu_iv, lv_iv = t.encode(y_iv, False)
-            x_cyc = t.decode(t.sample(mu_vi, lv_vi), False)            # x -> IR -> visible
-            y_cyc = t.decode(t.sample(mu_iv, lv_iv), True)             # y -> visible -> IR
+            x_cyc = t.decode(t.sample(mu_vi, lv_vi), False, t.pixels(x_vi, True))  # x -> IR -> visible
+            y_cyc = t.decode(t.sample(mu_iv, lv_iv), True, t.pixels(y_iv, False))  # y -> visible -> IR
             adv_i = [o.float() for o in t.D_i(x_vi)]
             adv_v = [o.float() for o in t.D_v(y_iv)]
         f = lambda a: a.float()  # noqa: E731 - losses in fp32 under autocast
@@ -99,13 +106,17 @@ class TITrainer:
         }
         total = (w.w_kl * parts["kl"] + w.w_recon * parts["recon"] + w.w_gan * parts["gan"]
                  + w.w_cycle_kl * parts["cycle_kl"] + w.w_cycle * parts["cycle"])
+        if w.w_match and kx is not None:
+            parts["match"] = identity_match_loss(f(x_vi), kx, y, ky)
+            total = total + w.w_match * parts["match"]
         return total, parts, f(x_vi), f(y_iv)
 
     def g_step(self, x: torch.Tensor, y: torch.Tensor,
-               extra_loss: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None
+               extra_loss: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None,
+               kx: Optional[torch.Tensor] = None, ky: Optional[torch.Tensor] = None
                ) -> Dict[str, float]:
         self.t_i.train()
-        total, parts, x_vi, y_iv = self.g_losses(x, y)
+        total, parts, x_vi, y_iv = self.g_losses(x, y, kx, ky)
         out = {k: float(v.detach()) for k, v in parts.items()}
         if extra_loss is not None:
             extra = extra_loss(x_vi, y_iv)
@@ -131,24 +142,52 @@ class TITrainer:
 
 class UnpairedBatches:
     """Visible and infrared training images drawn independently (never the pairs);
-    batch ``step`` is a pure function of (seed, step), so resuming is exact."""
+    batch ``step`` is a pure function of (seed, step), so resuming is exact.
 
-    def __init__(self, train: ImageSet, batch: int, seed: int):
+    ``ids`` > 0 (``schedule.ti_batch_ids``): each batch holds ``ids`` identities, each with
+    ``batch // ids`` visible and as many infrared images, drawn by the re-ID sampler
+    (:class:`~d2rl_lib.data.samplers.CrossModalityPKSampler`): the same people, never the
+    same instant. :meth:`labelled` also returns their identities (``ti.w_match``)."""
+
+    def __init__(self, train: ImageSet, batch: int, seed: int, ids: int = 0):
         self.train, self.batch_size, self.seed = train, batch, seed
         self.vis = np.flatnonzero(train.modality == VISIBLE)
         self.ir = np.flatnonzero(train.modality == INFRARED)
         self.pixels = pixels(train)                                   # tensor, or files read lazily
+        self.sampler = None
+        if ids:
+            if batch % ids or train.labels is None:
+                raise UserError(f"schedule.ti_batch={batch} must be a multiple of schedule.ti_batch_ids="
+                                f"{ids}, on a labelled training set (or set ti_batch_ids=0)")
+            self.sampler = CrossModalityPKSampler(train.labels, train.modality, ids, batch // ids, seed)
 
-    def batch(self, step: int):
+    @classmethod
+    def from_config(cls, train: ImageSet, cfg: Config) -> "UnpairedBatches":
+        s = cfg.schedule
+        return cls(train, s.ti_batch, cfg.runtime.seed, s.ti_batch_ids)
+
+    def labelled(self, step: int):
+        """(x [B, 3, H, W], y [B, 1, H, W], identities of x [B] or None, of y [B] or None)."""
         rng = np.random.default_rng([self.seed, step, 17])
-        iv = rng.choice(self.vis, self.batch_size, replace=len(self.vis) < self.batch_size)
-        ii = rng.choice(self.ir, self.batch_size, replace=len(self.ir) < self.batch_size)
+        if self.sampler is None:
+            iv = rng.choice(self.vis, self.batch_size, replace=len(self.vis) < self.batch_size)
+            ii = rng.choice(self.ir, self.batch_size, replace=len(self.ir) < self.batch_size)
+        else:                                     # [P, K visible + K infrared] indices
+            both = self.sampler.batch(step).reshape(self.sampler.P, 2 * self.sampler.K)
+            iv, ii = both[:, : self.sampler.K].ravel(), both[:, self.sampler.K:].ravel()
         x = to_signed(self.pixels[iv])                               # [B, 3, H, W]
         y = to_signed(self.pixels[ii][:, :1])                        # [B, 1, H, W]
         flip = torch.from_numpy(rng.random(2 * self.batch_size) < 0.5)
         x[flip[: self.batch_size]] = x[flip[: self.batch_size]].flip(3)
         y[flip[self.batch_size:]] = y[flip[self.batch_size:]].flip(3)
-        return x, y
+        if self.sampler is None:
+            return x, y, None, None
+        labels = torch.as_tensor(self.train.labels)
+        return x, y, labels[iv], labels[ii]
+
+    def batch(self, step: int):
+        """(x, y) of :meth:`labelled`."""
+        return self.labelled(step)[:2]
 
 
 def train_ti_steps(trainer: TITrainer, batches: UnpairedBatches, start: int, steps: int,
@@ -161,10 +200,10 @@ def train_ti_steps(trainer: TITrainer, batches: UnpairedBatches, start: int, ste
     bar = tqdm(range(start, steps), desc=desc, initial=start, total=steps, leave=False, mininterval=2.0,
                disable=not distributed.is_main())                    # one bar under torchrun
     for step in bar:
-        x, y = batches.batch(step)
+        x, y, kx, ky = batches.labelled(step)
         x, y = x.to(trainer.device), y.to(trainer.device)
         d = trainer.d_step(x, y)
-        g = trainer.g_step(x, y)
+        g = trainer.g_step(x, y, kx=kx, ky=ky)
         vals = guard.check(step, {**{k: v for k, v in g.items()}, "d": d["d"]})
         guard.check_collapse(step, d["d_acc"])
         if (step + 1) % cfg.schedule.log_every == 0 or step + 1 == steps:
@@ -248,7 +287,7 @@ def run_ti(cfg: Config, run_dir: RunDir, resume: bool = False) -> TITrainer:
     device = choose_device(cfg.runtime.device)
     train, test = load_data(cfg)
     trainer = TITrainer(cfg, device)
-    batches = UnpairedBatches(train, cfg.schedule.ti_batch, cfg.runtime.seed)
+    batches = UnpairedBatches.from_config(train, cfg)
     ckpt = run_dir.checkpoints / "ti_last.pt"
     start, elapsed, hist0 = 0, 0.0, None
     if resume:

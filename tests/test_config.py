@@ -79,11 +79,15 @@ def test_apply_overrides_validates_cross_field_rules():
     cfg = get_config("synthetic-ci")
     with pytest.raises(ConfigError, match="multiple of 16"):
         apply_overrides(cfg, ["data.width=40"])
-    with pytest.raises(ConfigError, match="ti.disc_layers=4 with ti.disc_scales=2 needs images of at least 32 px"):
+    with pytest.raises(ConfigError, match="ti.disc_layers=3 with ti.disc_scales=1 needs a person box "
+                                          r".* of at least 8 px .* \(box 6 px wide\)"):
         apply_overrides(get_config("synthetic-ci"), ["data.height=32", "data.width=16"])
-    small = apply_overrides(get_config("synthetic-ci"), ["data.height=32", "data.width=16", "ti.disc_layers=3"])
+    small = apply_overrides(get_config("synthetic-ci"), ["data.height=32", "data.width=16", "ti.disc_layers=2"])
     assert small.data.width == 16
-    raw = apply_overrides(get_config("synthetic-ci"), ["method=baseline", "data.height=32", "data.width=16"])
+    whole = ["ti.disc_view=whole", "ti.disc_layers=4", "ti.disc_scales=2"]
+    with pytest.raises(ConfigError, match="ti.disc_layers=4 with ti.disc_scales=2 needs images of at least 32 px"):
+        apply_overrides(get_config("synthetic-ci"), ["data.height=32", "data.width=16"] + whole)
+    raw = apply_overrides(get_config("synthetic-ci"), ["method=baseline", "data.height=32", "data.width=16"] + whole)
     with pytest.raises(ConfigError, match="needs images of at least 32 px"):   # no T_I in the method,
         raw.check_translator()                                                 # but the T_I stage checks
 

@@ -64,7 +64,7 @@ def test_image_sets_layout(tmp_path):
     (WorldSpec(train_ids=1), "at least 2 train"),
     (WorldSpec(height=60), "multiples of 16"),
     (WorldSpec(height=16, width=16), "at least 32x16"),
-    (WorldSpec(ir_model="rainbow"), "smooth or hue-lookup"),
+    (WorldSpec(ir_model="rainbow"), "choose one of nir, thermal, hue-lookup"),
     (WorldSpec(ir_hidden_sd=-0.1), "ir_hidden_sd=-0.1: must be >= 0"),
 ])
 def test_invalid_settings_are_refused(spec, fragment):
@@ -73,7 +73,7 @@ def test_invalid_settings_are_refused(spec, fragment):
 
 
 def test_hue_lookup_changes_only_infrared():
-    smooth = SyntheticWorld(WorldSpec(world_seed=1))
+    smooth = SyntheticWorld(WorldSpec(world_seed=1, ir_model="thermal"))
     hard = SyntheticWorld(WorldSpec(world_seed=1, ir_model="hue-lookup"))
     assert np.array_equal(smooth.render(3, 1, 0)[0], hard.render(3, 1, 0)[0])
     assert not np.array_equal(smooth.render(3, 3, 0)[0], hard.render(3, 3, 0)[0])

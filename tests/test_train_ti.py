@@ -65,3 +65,29 @@ def test_bf16_autocast_step_on_cpu():
     d = tr.d_step(x, y)
     g = tr.g_step(x, y)
     assert all(torch.isfinite(torch.tensor(v)) for v in list(d.values()) + list(g.values()))
+
+
+def test_identity_batches_hold_the_same_people_in_both_modalities(tmp_path):
+    """schedule.ti_batch_ids: P identities x K visible + K infrared images, labels returned,
+    the same batch for the same step, and the identity match reaches the generators."""
+    from d2rl_lib.data.records import INFRARED, VISIBLE
+    from d2rl_lib.data.synthetic import load_synthetic
+    from d2rl_lib.train_ti import UnpairedBatches
+
+    cfg = get_config("synthetic-ci", TINY + ["schedule.ti_batch_ids=2", "ti.w_match=10"])
+    train = load_synthetic(cfg.data, cache_dir=tmp_path).train
+    batches = UnpairedBatches.from_config(train, cfg)
+    x, y, kx, ky = batches.labelled(3)
+    assert x.shape == (4, 3, 64, 32) and y.shape == (4, 1, 64, 32)
+    assert kx.tolist() == ky.tolist() and len(set(kx.tolist())) == 2       # 2 people x 2 images
+    assert kx[0] == kx[1] and kx[2] == kx[3]
+    again = batches.labelled(3)
+    assert torch.equal(again[0], x) and torch.equal(again[1], y)
+    assert set(train.modality[batches.sampler.pools[int(kx[0])][0]]) == {VISIBLE}
+    assert set(train.modality[batches.sampler.pools[int(kx[0])][1]]) == {INFRARED}
+    tr = TITrainer(cfg, torch.device("cpu"))
+    out = tr.g_step(x, y, kx=kx, ky=ky)
+    assert out["match"] > 0
+    assert "match" not in tr.g_step(x, y)                                   # no labels: no term
+    with pytest.raises(Exception, match="multiple of schedule.ti_batch_ids"):
+        UnpairedBatches(train, 4, 0, ids=3)

@@ -3,14 +3,16 @@ the infrared twin."""
 import dataclasses
 
 import numpy as np
+import pytest
 
 from d2rl_lib.config import get_config
 from d2rl_lib.data.synthetic.world import SyntheticWorld, WorldSpec
 from d2rl_lib.fidelity import translation_ceiling
 
 
-def test_ceiling_orders_and_leaves_the_world_unchanged():
-    cfg = get_config("synthetic-ci")
+@pytest.mark.parametrize("ir_model", ["nir", "thermal"])
+def test_ceiling_orders_and_leaves_the_world_unchanged(ir_model):
+    cfg = get_config("synthetic-ci", [f"data.ir_model={ir_model}"])
     spec = dataclasses.replace(WorldSpec.from_config(cfg.data), test_ids=4)
     before = SyntheticWorld(spec).render(spec.train_ids + 1, 1, 0, paired=True)[0]
     scores = translation_ceiling(spec, per_camera=1)

@@ -14,10 +14,18 @@ outputs the mean and ``z = \mu + \epsilon``, ``\epsilon \sim N(0, I)``, so the K
 reduces to ``\tfrac12\|\mu\|^2`` (mean over elements here); ``"gaussian"`` adds a
 log-variance head and ``z = \mu + \sigma \epsilon``.
 
+What the generators produce (``ti.output``): ``"image"`` is UNIT's generator, the whole
+image drawn from z. ``"spectral"`` (the CPU presets) keeps the image's own pixels past the
+bottleneck: ``G_i`` scales and shifts one learned colour projection ``P_v`` of the visible
+pixels (starting as luminance) by an exposure it reads from z, and ``G_v`` maps each
+infrared pixel by a colour map whose coefficients it draws from z; both start as the naive
+translations (grey, and the infrared image in grey), so a translation keeps the person
+from the first step (notebook 03; measured in DECISIONS.md).
+
 Two GANs judge the generated images: ``D_v`` tells real visible images from
 translated ones, ``D_i`` likewise for infrared (:class:`Discriminator`, a
-multi-scale PatchGAN). Images are float tensors in [-1, 1]; the infrared
-modality is one channel inside T_I.
+multi-scale PatchGAN, on the whole image or on the person). Images are float tensors
+in [-1, 1]; the infrared modality is one channel inside T_I.
 """
 from __future__ import annotations
 
@@ -30,6 +38,7 @@ from torch import nn
 from .blocks import ResBlock, Up, conv
 
 IR_CHANNELS = 1
+LUMA = torch.tensor([0.299, 0.587, 0.114])      # ITU-R 601 luminance weights
 
 
 class Encoder(nn.Module):
@@ -50,27 +59,62 @@ class Encoder(nn.Module):
 
 
 class Generator(nn.Module):
-    """G_v or G_i: latent [B, 4c, H/4, W/4] (after the shared block) -> image [B, C, H, W] in [-1, 1]."""
+    """G_v or G_i: latent [B, 4c, H/s, W/s] (after the shared block) -> image [B, C, H, W] in
+    [-1, 1] (``ti.output="image"``, UNIT's generator).
 
-    def __init__(self, out_ch: int, ch: int, n_down: int, n_res: int):
+    With ``affine_in=k`` (G_v of ``ti.output="spectral"``) it stays at the latent's resolution and
+    returns, per latent pixel, the coefficients of an affine map from k input channels to
+    C output channels: [B, C*k + C, H/s, W/s], weights first, then offsets. Its last
+    convolution starts at zero with ``init`` as its bias, so every map starts as ``init``."""
+
+    def __init__(self, out_ch: int, ch: int, n_down: int, n_res: int, affine_in: int = 0,
+                 init: Optional[torch.Tensor] = None):
         super().__init__()
         layers = [ResBlock(ch) for _ in range(n_res)]
-        for _ in range(n_down):
-            layers.append(Up(ch, ch // 2))
-            ch //= 2
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ch, out_ch, 7), nn.Tanh()]
+        if affine_in:
+            last = nn.Conv2d(ch, out_ch * (affine_in + 1), 3)
+            nn.init.zeros_(last.weight)
+            with torch.no_grad():
+                last.bias.copy_(init)
+            layers += [nn.ReflectionPad2d(1), last]
+        else:
+            for _ in range(n_down):
+                layers.append(Up(ch, ch // 2))
+                ch //= 2
+            layers += [nn.ReflectionPad2d(3), nn.Conv2d(ch, out_ch, 7), nn.Tanh()]
         self.body = nn.Sequential(*layers)
 
     def forward(self, h):
         return self.body(h)
 
 
+class Exposure(nn.Module):
+    """G_i of the spectral T_I: latent [B, 4c, H/s, W/s] -> the exposure of the image it
+    renders, [B, 2, 1, 1] (log gain, offset), starting at (0, 0); T_I applies it to the
+    spectral projection of the pixels (:meth:`T_I.decode`)."""
+
+    def __init__(self, ch: int, n_res: int):
+        super().__init__()
+        self.body = nn.Sequential(*[ResBlock(ch) for _ in range(n_res)], nn.AdaptiveAvgPool2d(1))
+        self.head = nn.Conv2d(ch, 2, 1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, h):
+        return self.head(self.body(h))
+
+
 class Discriminator(nn.Module):
     """D_v or D_i: a multi-scale PatchGAN. Returns one logit map per scale
-    (scale s sees the image average-pooled s times)."""
+    (scale s sees the image average-pooled s times).
 
-    def __init__(self, in_ch: int, ch: int, n_layers: int, n_scales: int):
+    ``view="person"`` (``ti.disc_view``) judges only the middle of the crop, where a
+    pedestrian detector puts the person (:data:`PERSON_BOX` of the height and width), so the
+    verdict is about how the person looks, not the background."""
+
+    def __init__(self, in_ch: int, ch: int, n_layers: int, n_scales: int, view: str = "whole"):
         super().__init__()
+        self.view = view
         self.nets = nn.ModuleList()
         for _ in range(n_scales):
             layers, c = [conv(in_ch, ch, 4, stride=2, norm=False, act="lrelu")], ch
@@ -81,11 +125,24 @@ class Discriminator(nn.Module):
             self.nets.append(nn.Sequential(*layers))
 
     def forward(self, x):
+        if self.view == "person":
+            x = person_box(x)                                     # [B, C, 13H/16, 3W/8]
         outs = []
         for net in self.nets:
             outs.append(net(x))                                   # [B, 1, h_s, w_s]
             x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
         return outs
+
+
+PERSON_BOX = (13 / 16, 3 / 8)   # share of the height and width a person fills in a re-ID crop
+
+
+def person_box(x: torch.Tensor) -> torch.Tensor:
+    """The middle of each image [B, C, H, W]: :data:`PERSON_BOX` of its height and width."""
+    h, w = x.shape[-2:]
+    bh, bw = round(h * PERSON_BOX[0]), round(w * PERSON_BOX[1])
+    top, left = (h - bh) // 2, (w - bw) // 2
+    return x[..., top:top + bh, left:left + bw]
 
 
 class T_I(nn.Module):
@@ -100,11 +157,24 @@ class T_I(nn.Module):
         latent_ch = self.E_v.out_channels
         self.shared_enc = ResBlock(latent_ch)            # last encoder block, shared
         self.shared_dec = ResBlock(latent_ch)            # first generator block, shared
-        self.G_v = Generator(3, latent_ch, d, r)
-        self.G_i = Generator(IR_CHANNELS, latent_ch, d, r)
+        self.spectral = ti_cfg.output == "spectral"
+        if self.spectral:
+            # P_v: one colour projection for every visible pixel, starting as luminance: the
+            # cameras' spectral response, which G_i's exposure then scales and shifts.
+            self.P_v = nn.Conv2d(3, IR_CHANNELS, 1)
+            with torch.no_grad():
+                self.P_v.weight.copy_(LUMA.view(1, 3, 1, 1))
+                self.P_v.bias.zero_()
+            identity = torch.cat([torch.eye(3).flatten(), torch.zeros(3)])    # [3*3 + 3]
+            self.G_v = Generator(3, latent_ch, d, r, affine_in=3, init=identity)
+            self.G_i = Exposure(latent_ch, r)
+        else:
+            self.G_v = Generator(3, latent_ch, d, r)
+            self.G_i = Generator(IR_CHANNELS, latent_ch, d, r)
         self.logvar = (nn.Conv2d(latent_ch, latent_ch, 1) if ti_cfg.latent == "gaussian" else None)
-        self.D_v = Discriminator(3, ti_cfg.disc_channels, ti_cfg.disc_layers, ti_cfg.disc_scales)
-        self.D_i = Discriminator(IR_CHANNELS, ti_cfg.disc_channels, ti_cfg.disc_layers, ti_cfg.disc_scales)
+        disc = (ti_cfg.disc_channels, ti_cfg.disc_layers, ti_cfg.disc_scales, ti_cfg.disc_view)
+        self.D_v = Discriminator(3, *disc)
+        self.D_i = Discriminator(IR_CHANNELS, *disc)
         self.down = 2 ** d
 
     # -- the two VAEs ------------------------------------------------------------------
@@ -120,17 +190,42 @@ class T_I(nn.Module):
         sigma = torch.exp(0.5 * logvar) if logvar is not None else 1.0
         return mu + sigma * torch.randn_like(mu)
 
-    def decode(self, z: torch.Tensor, infrared: bool) -> torch.Tensor:
-        return (self.G_i if infrared else self.G_v)(self.shared_dec(z))
+    def pixels(self, img: torch.Tensor, infrared: bool) -> Optional[torch.Tensor]:
+        """The full-resolution colours [B, 3, H, W] the spectral generators map (an infrared
+        image as three equal channels); None for UNIT's generators, which need only z."""
+        if not self.spectral:
+            return None
+        return img.expand(-1, 3, -1, -1) if infrared else img
+
+    def decode(self, z: torch.Tensor, infrared: bool, pixels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """G_i (``infrared``) or G_v of the code z [B, 4c, H/s, W/s].
+
+        Spectral generators (``ti.output="spectral"``) also take the pixels [B, 3, H, W]
+        (:meth:`pixels`) they map, so the person's edges and texture come from the image:
+        G_i scales and shifts the spectral projection P_v(pixels) by the exposure it reads
+        from z; G_v maps each pixel's colours by an affine map whose coefficients it draws
+        from z at the code's resolution (upsampled)."""
+        out = (self.G_i if infrared else self.G_v)(self.shared_dec(z))
+        if not self.spectral:
+            return out
+        if pixels is None:
+            raise ValueError("a spectral T_I decodes a code together with the pixels it maps: "
+                             "decode(z, infrared, t_i.pixels(image, its modality))")
+        if infrared:                                   # out: [B, 2, 1, 1] log gain, offset
+            return (out[:, :1].exp() * (self.P_v(pixels) + 1) - 1 + out[:, 1:]).clamp(-1, 1)
+        b, k, h, w = pixels.shape
+        coef = F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False)
+        weights = coef[:, : 3 * k].view(b, 3, k, h, w)                         # [B, 3, 3, H, W]
+        return ((weights * pixels.unsqueeze(1)).sum(2) + coef[:, 3 * k:]).clamp(-1, 1)
 
     # -- translation ----------------------------------------------------------------------
     def v2i(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, 3, H, W] -> x_hat_i = G_i(E_v(x)) [B, 1, H, W]."""
-        return self.decode(self.encode(x, infrared=False)[0], infrared=True)
+        return self.decode(self.encode(x, infrared=False)[0], True, self.pixels(x, False))
 
     def i2v(self, y: torch.Tensor) -> torch.Tensor:
         """y [B, 1, H, W] -> y_hat_v = G_v(E_i(y)) [B, 3, H, W]."""
-        return self.decode(self.encode(y, infrared=True)[0], infrared=False)
+        return self.decode(self.encode(y, infrared=True)[0], False, self.pixels(y, True))
 
     def generator_parameters(self):
         for name, p in self.named_parameters():

@@ -1,13 +1,14 @@
-r"""The infrared model: what sets a pixel's intensity in the thermal camera.
+r"""The thermal camera model (``data.ir_model="thermal"``, RegDB's sensor; the default is
+the near-infrared camera of SYSU-MM01, ``nearinfrared.py``).
 
-This is the heart of the synthetic world. An infrared (thermal) camera sees
+A thermal (far-infrared) camera sees
 the radiance a surface emits, which grows with its temperature ``T`` and its
 emissivity ``eps``; a poor emitter also reflects the cool surroundings:
 
 .. math::  I = g \cdot \big(\varepsilon\,T + (1-\varepsilon)\,T_{amb}\big) + n
 
 with camera gain ``g``, ambient temperature ``T_amb`` and sensor noise ``n``.
-The surface temperature of each part is told physically (``ir_model="smooth"``):
+The surface temperature of each part is told physically (``ir_model="thermal"``):
 
 - **skin**: warm, ``T = skin_heat`` (0.75..0.95), emissivity 0.98: the brightest
   part, whatever the skin's visible colour.

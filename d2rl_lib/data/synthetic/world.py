@@ -25,11 +25,13 @@ from ..records import INFRARED, VISIBLE, ImageSet
 from .cameras import CAMERAS, INFRARED_CAMS
 from .geometry import OCCLUDER, Instant, label_map, random_instant
 from .infrared import hue_table, render_infrared
+from .nearinfrared import render_nir
 from .people import BG, HIDDEN_HEAT_SD, Person, make_person
 from .visible import render_visible
 
 RENDER_VERSION = 3  # bump when the renderer changes: invalidates the disk cache
 ALL_CAMS = (1, 2, 3, 4, 5, 6)
+IR_MODELS = ("nir", "thermal", "hue-lookup")   # data.ir_model: nearinfrared.py, infrared.py
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class WorldSpec:
     train_ids: int = 64
     test_ids: int = 32
     images_per_camera: int = 6
-    ir_model: str = "smooth"
+    ir_model: str = "nir"
     height: int = 64
     width: int = 32
     ir_hidden_sd: float = HIDDEN_HEAT_SD
@@ -61,8 +63,8 @@ class WorldSpec:
                             f"must be multiples of 16, at least 32x16 (e.g. 64x32 or 128x64)")
         if self.ir_hidden_sd < 0:
             raise UserError(f"data.ir_hidden_sd={self.ir_hidden_sd}: must be >= 0 (0.08 by default)")
-        if self.ir_model not in ("smooth", "hue-lookup"):
-            raise UserError(f"data.ir_model={self.ir_model!r}: choose smooth or hue-lookup")
+        if self.ir_model not in IR_MODELS:
+            raise UserError(f"data.ir_model={self.ir_model!r}: choose one of {', '.join(IR_MODELS)}")
         return self
 
     def key(self) -> str:
@@ -150,9 +152,13 @@ class SyntheticWorld:
                 img = _blur(img, sigma)
             img = _add_noise(img, view_cam.noise, rng)
         else:
-            ir = render_infrared(p, view_cam, lab, alt, s, rng, self.spec.ir_model, self.table)
+            if self.spec.ir_model == "nir":
+                ir, soft = render_nir(p, view_cam, lab, alt, s, rng), 1.0
+            else:                                     # thermal optics are softer
+                ir, soft = render_infrared(p, view_cam, lab, alt, s, rng, self.spec.ir_model,
+                                           self.table), 1.15
             if sigma > 0.05:
-                ir = _blur(ir, sigma * 1.15)  # thermal optics are softer
+                ir = _blur(ir, sigma * soft)
             img = _add_noise(ir, view_cam.noise, rng)
         img = _to_uint8(img)
         if img.ndim == 2:  # infrared: the same intensity in the three channels
