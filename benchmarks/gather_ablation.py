@@ -54,6 +54,8 @@ def main() -> int:
     ap.add_argument("--run", action="append", required=True,
                     help="NAME=RUN_DIR (repeat; repeat a NAME for its runs with other seeds)")
     ap.add_argument("--out", default=str(ROOT / "results" / "ablation.json"))
+    ap.add_argument("--chance", default="", help="results/chance-<preset>.json of "
+                    "benchmarks/chance_level.py: the chance level, kept beside the methods")
     args = ap.parse_args()
     methods, commands, protocol, preset, seed = {}, {}, None, None, None
     seeds, seed_commands = {}, {}
@@ -76,6 +78,7 @@ def main() -> int:
     multi = {name: over_seeds(per) for name, per in seeds.items() if len(per) > 1}
     out = {"preset": preset, "seed": seed, "commit": commit, "protocol": protocol,
            "commands": commands, "methods": methods,
+           "chance": json.loads(Path(args.chance).read_text()) if args.chance else None,
            "over_seeds": multi, "per_seed": {n: seeds[n] for n in multi},
            "per_seed_commands": {n: seed_commands[n] for n in multi},
            "gathered_by": "python benchmarks/gather_ablation.py " + " ".join(sys.argv[1:])}

@@ -1,11 +1,13 @@
-"""Gather the translation fidelity of T_I stage runs into results/translation.json (issue 5).
+"""Gather the translation fidelity of T_I stage runs into results/translation.json.
 
     python benchmarks/gather_translation.py \\
         --run default=runs/notebooks/synthetic-classroom-seed0/ti \\
         --run unit-defaults=runs/diagnostics/ti-variants/unit-defaults ...
 
-The first run is the preset's own T_I (the one the notebooks and the ablation use); the
-others are variants tried while choosing the CPU presets' T_I settings (DECISIONS.md).
+The first run is the preset's own T_I (the one the notebooks and the ablation use); runs
+named ``<first>-seedN`` are the same T_I with other seeds, averaged in ``over_seeds`` against
+histogram-matched grey (the bar: correlation + 0.05 and a lower L1); others are variants
+(another world, other settings; DECISIONS.md).
 Every number is read from the run's own ``translation.json`` and ``ti_metrics.json``
 (written by ``d2rl train --stage ti`` on the synthetic world); the command that reproduces
 a run is rebuilt from its ``config.json``.
@@ -20,7 +22,8 @@ from pathlib import Path
 
 from gather_ablation import ROOT, command
 
-SETTINGS = ("ti.disc_layers", "ti.disc_scales", "ti.w_gan", "optim.ti_lr", "schedule.ti_steps")
+SETTINGS = ("data.ir_model", "ti.output", "ti.disc_view", "ti.disc_layers", "ti.disc_scales", "ti.w_gan",
+            "optim.ti_lr", "schedule.ti_steps", "runtime.seed")
 
 
 def main() -> int:
@@ -36,27 +39,36 @@ def main() -> int:
         images = fid.get("images") if images is None else images     # the first run's test set
         ti = json.loads((run / "ti_metrics.json").read_text())
         cfg = json.loads((run / "config.json").read_text())
-        settings = {k: cfg[k.split(".")[0]][k.split(".")[1]] for k in SETTINGS}
+        settings = {k: cfg[k.split(".")[0]].get(k.split(".")[1]) for k in SETTINGS}
         runs[name] = {"settings": settings, **{k: v for k, v in fid.items() if k != "images"},
                       "d_acc_mean": ti.get("d_acc_mean"), "d_acc_last_quarter": ti.get("d_acc_last_quarter"),
                       "train_seconds": ti.get("train_seconds"), "command": command(run, stage="ti")}
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
     default = next(iter(runs))
-    out = {"default": default, "commit": commit, "runs": runs,
+    seeds = [r for name, r in runs.items() if name == default or name.startswith(default + "-seed")]
+    mean = lambda key: float(sum(r[key] for r in seeds) / len(seeds))  # noqa: E731
+    over_seeds = {"runs": len(seeds), "v2i_corr_mean": mean("v2i_corr"), "v2i_l1_mean": mean("v2i_l1"),
+                  "grey_matched_corr": mean("grey_matched_corr"), "grey_matched_l1": mean("grey_matched_l1")}
+    over_seeds["beats_matched_grey"] = (over_seeds["v2i_corr_mean"] >= over_seeds["grey_matched_corr"] + 0.05
+                                        and over_seeds["v2i_l1_mean"] < over_seeds["grey_matched_l1"])
+    out = {"default": default, "commit": commit, "runs": runs, "over_seeds": over_seeds,
            "images": images,
            "gathered_by": "python benchmarks/gather_translation.py " + " ".join(sys.argv[1:])}
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
-    print("| run | D layers × scales | w_gan | lr | steps | V→IR L1 | V→IR corr | IR→V corr | cycle L1 | D acc |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| run | world | generators | D layers × scales | w_gan | lr | steps | V→IR L1 | V→IR corr | IR→V corr "
+          "| cycle L1 | D acc |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in runs.items():
         s = r["settings"]
-        print(f"| {name} | {s['ti.disc_layers']} × {s['ti.disc_scales']} | {s['ti.w_gan']:g} | "
+        print(f"| {name} | {s['data.ir_model']} | {s['ti.output']} | {s['ti.disc_layers']} × {s['ti.disc_scales']} | "
+              f"{s['ti.w_gan']:g} | "
               f"{s['optim.ti_lr']:g} | {s['schedule.ti_steps']} | {r['v2i_l1']:.3f} | {r['v2i_corr']:.3f} | "
               f"{r['i2v_corr']:.3f} | {r['cycle_l1']:.3f} | {r['d_acc_mean']:.2f} |")
     g = runs[default]
     print(f"naive: grey L1 {g['grey_l1']:.3f} corr {g['grey_corr']:.3f}; "
           f"grey matched L1 {g['grey_matched_l1']:.3f} corr {g['grey_matched_corr']:.3f}")
+    print(f"over {len(seeds)} seeds of {default}: " + json.dumps(over_seeds))
     return 0
 
 
