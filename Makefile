@@ -41,15 +41,13 @@ unit: install
 	$(PY) -m pytest tests
 
 nbval: install
-ifneq ($(NOTEBOOKS),)
 	D2RL_PRESET=synthetic-ci $(PY) -m pytest --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=600 -p no:cacheprovider $(NOTEBOOKS)
-else
-	@echo "nbval: no notebooks yet"
-endif
 
+# Speed and memory (benchmarks/bench.py, not part of the library): results/bench.json and the
+# table of docs/benchmarks.md. Flags through BENCH_ARGS, e.g. make bench BENCH_ARGS="--only eval".
 bench: install
-	$(PY) -m d2rl_lib bench
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,16 +1,17 @@
 """The SYSU-MM01 protocol at full size (3,803 IR queries x 301 visible gallery images x 10
 trials), vectorised ``eval_sysu`` against a straightforward per-query loop (issue 4: >= 10x).
-A thin wrapper of ``d2rl_lib.bench.eval_speed`` (also run by ``d2rl bench --only eval``).
+A thin wrapper of ``benchmarks/bench.py``'s ``eval_speed`` (also run by
+``python benchmarks/bench.py --only eval``).
 
-    .venv/bin/python benchmarks/eval_speed.py       # writes results/eval_speed.json
+    .venv/bin/python benchmarks/eval_speed.py       # writes results/experiments/eval_speed.json
 """
 import json
 import sys
-from pathlib import Path
 
 import torch
 
-from d2rl_lib.bench import eval_speed
+from bench import eval_speed  # benchmarks/bench.py, beside this script
+from results_file import EXPERIMENTS
 
 torch.set_num_threads(1)
 res = eval_speed()
@@ -19,6 +20,6 @@ out = {"command": "python benchmarks/eval_speed.py", "torch": torch.__version__,
        "vectorised_seconds": round(res["vectorised_seconds"], 3), "loop_seconds": round(res["loop_seconds"], 3),
        "eval_speedup_vs_loop": round(res["speedup"], 1), "max_abs_difference": res["max_abs_difference"],
        "timing": res["timing"]}
-Path("results").mkdir(exist_ok=True)
-Path("results/eval_speed.json").write_text(json.dumps(out, indent=2) + "\n")
+(EXPERIMENTS / "eval_speed.json").parent.mkdir(parents=True, exist_ok=True)
+(EXPERIMENTS / "eval_speed.json").write_text(json.dumps(out, indent=2) + "\n")
 json.dump(out, sys.stdout, indent=2)

@@ -4,7 +4,7 @@ D2RL's premise is that translating one modality into the other makes cross-modal
 matching easier. The synthetic world can test the premise without any translator: every
 test image has its true twin in the other modality. A trained raw-image model (the
 `baseline` of notebook 01 by default) scores the IR->V protocol with one side replaced by
-its twin (``d2rl_lib.fidelity.perfect_translation_scores``; notebook 06 does the same):
+its twin (``d2rl_lib.ceilings.perfect_translation_scores``; notebook 06 does the same):
 
 - ``as_is``: the run's own score;
 - ``gallery_as_true_infrared``: a perfect V->IR translator, hidden heat included;
@@ -17,7 +17,7 @@ its twin (``d2rl_lib.fidelity.perfect_translation_scores``; notebook 06 does the
     python benchmarks/oracle_translation.py [--run runs/notebooks/synthetic-classroom-seed0/baseline]
         [--ti notebook02=runs/notebooks/synthetic-classroom-seed0/ti/checkpoints/ti_last.pt]
 
-Writes results/oracle-translation-<preset>.json.
+Writes results/experiments/oracle-translation-<preset>.json.
 """
 from __future__ import annotations
 
@@ -28,9 +28,11 @@ from pathlib import Path
 
 import torch
 
-from d2rl_lib.fidelity import PERFECT_TRANSLATIONS, perfect_translation_scores
+from d2rl_lib.ceilings import PERFECT_TRANSLATIONS, perfect_translation_scores
 from d2rl_lib.train_ti import load_ti_stage
 from d2rl_lib.trained import load_run
+
+from results_file import EXPERIMENTS  # benchmarks/results_file.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,7 +61,8 @@ def main() -> int:
            "preset": run.cfg.preset, "seed": run.cfg.runtime.seed,
            "protocol": "IR->V, SYSU-like, as the run's config", "variants": PERFECT_TRANSLATIONS,
            "scores": scores, "knowable_infrared_fidelity": fid}
-    path = ROOT / "results" / f"oracle-translation-{run.cfg.preset}.json"
+    path = EXPERIMENTS / f"oracle-translation-{run.cfg.preset}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2) + "\n")
     for name, r in scores.items():
         corr = f"  (v2i_corr {r['v2i_corr']:.2f})" if "v2i_corr" in r else ""

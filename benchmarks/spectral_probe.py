@@ -15,7 +15,7 @@ encoder, generator or exposure around it, by one of three signals:
     python benchmarks/spectral_probe.py --signal match --seed 0
     python benchmarks/spectral_probe.py --signal match-shuffled --seed 0
 
-Writes (merges into) results/spectral-probe-<preset>.json, one row per command.
+Writes (merges into) results/experiments/spectral-probe-<preset>.json, one row per command.
 """
 from __future__ import annotations
 
@@ -28,17 +28,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from d2rl_lib.bench import merge_run
 from d2rl_lib.config import get_config
 from d2rl_lib.data.records import VISIBLE, to_signed
 from d2rl_lib.data.synthetic.nearinfrared import DYE_NIR
 from d2rl_lib.fidelity import per_image_l1_corr
 from d2rl_lib.losses.translation import gan_d_loss, gan_g_loss, identity_match_loss
 from d2rl_lib.models.translation import LUMA, Discriminator
-from d2rl_lib.train_reid import load_data
+from d2rl_lib.data.loading import load_data
 from d2rl_lib.train_ti import UnpairedBatches
 
-ROOT = Path(__file__).resolve().parents[1]
+from results_file import EXPERIMENTS, merge_run  # benchmarks/results_file.py, beside this script
 
 
 def main() -> int:
@@ -104,7 +103,7 @@ def main() -> int:
     row = {"signal": a.signal, "seed": a.seed, "steps": a.steps, "batch": f"{a.ids} ids x {a.k}",
            "lr": a.lr, "world_weights": world_weights, "seconds": round(time.perf_counter() - t0, 1), "curve": curve,
            "command": "python benchmarks/spectral_probe.py " + " ".join(sys.argv[1:])}
-    out = Path(a.out) if a.out else ROOT / "results" / f"spectral-probe-{cfg.preset}.json"
+    out = Path(a.out) if a.out else EXPERIMENTS / f"spectral-probe-{cfg.preset}.json"
     merge_run(out, __doc__.split("\n\n")[1].replace("\n", " "), row)
     print(f"wrote {out}")
     return 0

@@ -8,7 +8,7 @@ correlation the T_I issue asks for (0.5), or whether it has levelled off.
     python benchmarks/ti_fidelity_curve.py --steps 2000 --every 500
     python benchmarks/ti_fidelity_curve.py --steps 1200 --every 300 --set ti.w_cycle=1
 
-Writes (merges into) results/ti-fidelity-curve-<preset>.json, one entry per command.
+Writes (merges into) results/experiments/ti-fidelity-curve-<preset>.json, one entry per command.
 """
 from __future__ import annotations
 
@@ -20,14 +20,13 @@ from pathlib import Path
 
 import torch
 
-from d2rl_lib.bench import merge_run
 from d2rl_lib.config import ConfigError, get_config
 from d2rl_lib.fidelity import translation_fidelity
 from d2rl_lib.runtime import seed_everything
-from d2rl_lib.train_reid import load_data
+from d2rl_lib.data.loading import load_data
 from d2rl_lib.train_ti import TITrainer, UnpairedBatches, train_ti_steps
 
-ROOT = Path(__file__).resolve().parents[1]
+from results_file import EXPERIMENTS, merge_run  # benchmarks/results_file.py, beside this script
 
 
 def main() -> int:
@@ -38,7 +37,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                     help="config override, as for d2rl train")
-    ap.add_argument("--out", default="", help="default results/ti-fidelity-curve-<preset>.json")
+    ap.add_argument("--out", default="", help="default results/experiments/ti-fidelity-curve-<preset>.json")
     args = ap.parse_args()
     if args.every < 1 or args.steps < args.every:
         sys.exit(f"--steps {args.steps} --every {args.every}: need 1 <= every <= steps")
@@ -66,7 +65,7 @@ def main() -> int:
         curve.append(row)
         print(json.dumps(row), flush=True)
     command = "python benchmarks/ti_fidelity_curve.py " + " ".join(sys.argv[1:])
-    out = Path(args.out or ROOT / "results" / f"ti-fidelity-curve-{args.config}.json")
+    out = Path(args.out or EXPERIMENTS / f"ti-fidelity-curve-{args.config}.json")
     merge_run(out, __doc__.split("\n\n")[0], {"command": command, "settings": args.sets, "curve": curve})
     print(f"wrote {out}")
     return 0

@@ -17,7 +17,7 @@ convolutions, 32 channels), enough to tell a face from a shirt of the same colou
     python benchmarks/ti_supervised_bound.py --steps 600 --lr 2e-4
     python benchmarks/ti_supervised_bound.py --net pixel --steps 3000 --batch 32
 
-Writes (merges into) results/ti_supervised_bound.json.
+Writes (merges into) results/experiments/ti_supervised_bound.json.
 """
 from __future__ import annotations
 
@@ -30,15 +30,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from d2rl_lib.bench import merge_run
 from d2rl_lib.config import get_config
 from d2rl_lib.data.records import VISIBLE, to_signed
 from d2rl_lib.fidelity import translation_fidelity
 from d2rl_lib.models.translation import T_I
 from d2rl_lib.runtime import save_checkpoint, seed_everything
-from d2rl_lib.train_reid import load_data
+from d2rl_lib.data.loading import load_data
 
-ROOT = Path(__file__).resolve().parents[1]
+from results_file import EXPERIMENTS, merge_run  # benchmarks/results_file.py, beside this script
 
 
 def stand_in(kind: str) -> torch.nn.Module:
@@ -75,7 +74,7 @@ def main() -> int:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default=str(ROOT / "results" / "ti_supervised_bound.json"))
+    ap.add_argument("--out", default=str(EXPERIMENTS / "ti_supervised_bound.json"))
     ap.add_argument("--save", default="", help="also write the trained T_I here, in the format "
                     "of a T_I stage checkpoint (for benchmarks/oracle_translation.py --ti)")
     args = ap.parse_args()
@@ -86,7 +85,7 @@ def main() -> int:
     if args.net == "ti":
         t_i = T_I(cfg.ti)
         t_i.sample = lambda mu, logvar: mu        # deterministic code: a plain regression
-        params = [p for n, p in t_i.named_parameters() if n.startswith(("E_v.", "shared_", "G_i."))]
+        params = [p for n, p in t_i.named_parameters() if n.startswith(("E_v.", "G_i."))]
     else:
         if args.save:
             sys.exit("--save writes a T_I checkpoint; it needs --net ti")

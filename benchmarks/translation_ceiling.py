@@ -4,7 +4,7 @@
 the person's pixels. Part of that twin no translator can know from the visible image: the
 sensor noise, each garment's hidden heat offset, and (nearly) its material, which sets the
 emissivity and the heat passed from the body but barely shows in colour. This script
-(``d2rl_lib.fidelity.translation_ceiling``) renders, for every visible test image, the
+(``d2rl_lib.ceilings.translation_ceiling``) renders, for every visible test image, the
 infrared twin from the world's own model with those parts removed one after another, and
 scores each rendering like a translation:
 
@@ -22,11 +22,12 @@ of the knowable twin show what the correlation rewards:
 - ``dye_blind``: every garment at middle darkness, so only which body part is where, the
   pose and the camera are left.
 
-The world stays the one of the preset: the swaps are undone when the function returns.
+Each rendering is the preset's world with some ``WorldSpec`` fields changed
+(``d2rl_lib.ceilings.CEILING_VARIANTS``); the preset's own world is not touched.
 
     python benchmarks/translation_ceiling.py [--config synthetic-classroom]
 
-Writes results/translation-ceiling-<preset>.json.
+Writes results/experiments/translation-ceiling-<preset>.json.
 """
 from __future__ import annotations
 
@@ -36,17 +37,17 @@ import sys
 import time
 from pathlib import Path
 
+from d2rl_lib.ceilings import translation_ceiling
 from d2rl_lib.config import get_config
 from d2rl_lib.data.synthetic.world import WorldSpec
-from d2rl_lib.fidelity import translation_ceiling
 
-ROOT = Path(__file__).resolve().parents[1]
+from results_file import EXPERIMENTS  # benchmarks/results_file.py, beside this script
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="synthetic-classroom")
-    ap.add_argument("--out", default="", help="default results/translation-ceiling-<preset>.json")
+    ap.add_argument("--out", default="", help="default results/experiments/translation-ceiling-<preset>.json")
     args = ap.parse_args()
     cfg = get_config(args.config)
     if cfg.data.dataset != "synthetic":
@@ -57,7 +58,8 @@ def main() -> int:
     data = {"what": __doc__.split("\n\n")[0], "preset": args.config, "scores": scores,
             "seconds": round(time.perf_counter() - t0, 1),
             "command": "python benchmarks/translation_ceiling.py " + " ".join(sys.argv[1:])}
-    out = Path(args.out or ROOT / "results" / f"translation-ceiling-{args.config}.json")
+    out = Path(args.out or EXPERIMENTS / f"translation-ceiling-{args.config}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(data, indent=2) + "\n")
     for name, s in scores.items():
         print(f"{name:20s} V->IR correlation {s['v2i_corr']:.3f}  L1 {s['v2i_l1']:.3f}")

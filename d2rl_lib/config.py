@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Tuple
 
+from .atomic import atomic_write_text
 from .errors import UserError
 
 METHODS = ("baseline", "grayscale", "unify-ir", "unify-visible", "d2rl", "d2rl-frozen")
@@ -178,8 +179,8 @@ class RuntimeConfig:
 
     device: str = _opt("auto", "'auto' (cuda, else mps, else cpu), 'cpu', 'cuda', 'cuda:N', 'mps'")
     seed: int = _opt(0, "seed of python, numpy, torch and the DataLoader workers", min=0)
-    amp: str = _opt("auto", "mixed precision: 'auto' (fp16 on CUDA, off on CPU), 'off', "
-                    "'bf16', 'fp16'", choices=("auto", "off", "bf16", "fp16"))
+    amp: str = _opt("auto", "mixed precision: 'auto' (bf16 on CUDA where supported, "
+                    "else fp16 with a gradient scaler; off on CPU), 'off', 'bf16', 'fp16'", choices=("auto", "off", "bf16", "fp16"))
     channels_last: bool = _opt(False, "use the channels_last memory format (fast on GPUs)")
     threads: int = _opt(0, "torch CPU threads (0: torch's default)", min=0)
     out_dir: str = _opt("runs", "parent folder of run directories")
@@ -204,8 +205,6 @@ class Config:
 
     def save(self, path: str | Path) -> Path:
         """Write the resolved config as JSON (atomically) and return the path."""
-        from .runtime import atomic_write_text
-
         return atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod

@@ -3,7 +3,7 @@
 ``d2rl train`` launched by ``torchrun --nproc_per_node N -m d2rl_lib train ...`` finds the
 variables torchrun sets (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``,
 ``MASTER_PORT``), joins a process group (nccl on CUDA, each process on ``cuda:LOCAL_RANK``;
-gloo on the CPU) and :mod:`d2rl_lib.train_reid` then
+gloo on the CPU) and :mod:`d2rl_lib.train_tf` then
 
 - wraps T_F in DDP (gradients averaged across processes at each backward pass),
 - gives each process its share of every step's batch
@@ -20,13 +20,15 @@ from __future__ import annotations
 import hashlib
 import os
 from datetime import timedelta
-from typing import Any, Dict, Iterable, List
+from typing import Any, Dict, Iterable, List, Optional
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
 
 from .errors import UserError
+from .runtime import choose_device
 
 # rank 0 alone scores the test set (and translation fidelity) while the others wait at the
 # last collective: at paper scale that takes minutes, more than nccl's default 10 min allows
@@ -77,8 +79,6 @@ def rank_device(preference: str) -> torch.device:
     (``auto`` or ``cuda``) means ``cuda:LOCAL_RANK``, one GPU per process; the CPU is the
     CPU; MPS and an explicit ``cuda:N`` are refused (DDP needs one GPU per process).
     """
-    from .runtime import choose_device
-
     dev = choose_device(preference)
     if world_size() <= 1:
         return dev
@@ -203,11 +203,35 @@ def fingerprint(module: nn.Module) -> str:
     return h.hexdigest()[:16]
 
 
+def share_t_i(ti) -> None:
+    """Before the joint steps: every process's T_I (a :class:`~d2rl_lib.train_ti.TITrainer`)
+    takes rank 0's weights and optimiser state, and averages its gradients in every later
+    update (``ti.grad_sync``)."""
+    broadcast_state(ti.t_i, ti.opt_g, ti.opt_d)
+    ti.grad_sync = average_gradients
+
+
+def replica_fingerprints(t_f: nn.Module, t_i: Optional[nn.Module] = None) -> Optional[List[Dict[str, str]]]:
+    """Every process's hashes of T_F (and T_I) after training, for :func:`replica_report`;
+    None for one process. Called by every process."""
+    if world_size() <= 1:
+        return None
+    return gather_objects({"T_F": fingerprint(t_f), **({"T_I": fingerprint(t_i)} if t_i is not None else {})})
+
+
+def replica_report(replicas: List[Dict[str, str]], run_dir) -> Dict[str, Any]:
+    """Logs every replica's hashes into the run's log; the metrics entries saying whether
+    they are identical (they must be: DDP and the averaged T_I gradients keep them so)."""
+    same = all(r == replicas[0] for r in replicas)
+    run_dir.write_log(f"replicas ({len(replicas)} processes): " + "; ".join(
+        f"{net} " + " ".join(r[net] for r in replicas) for net in replicas[0])
+        + ("" if same else "  DIFFER (a bug: please report it)"))
+    return {"processes": len(replicas), "replicas_identical": same}
+
+
 def step_seed(seed: int, step: int, rank: int) -> int:
     """The torch seed of ``rank`` at T_F step ``step``: augmentations (and T_I's sampling noise
     in joint steps) differ between processes yet repeat exactly after ``--resume``."""
-    import numpy as np
-
     return int(np.random.SeedSequence([seed, step, rank, 29]).generate_state(1, np.uint64)[0] >> 1)
 
 

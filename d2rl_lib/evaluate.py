@@ -1,4 +1,9 @@
-"""Protocol drivers: from features of the test images to the reported numbers.
+"""Features and scores: from a trained T_F and the test images to the reported numbers
+(notebooks 05 and 06; ``d2rl evaluate``).
+
+:func:`extract_features` runs T_F over the test images; the protocol drivers turn the
+features into CMC / mAP / mINP; :func:`score` applies the configured dataset's protocol and
+:func:`run_summary` writes what a run reports (``metrics.json``).
 
 Every result carries a ``protocol`` record saying what produced it (dataset,
 direction, search mode, shots, trials, gallery sampler, flip test-time
@@ -7,13 +12,17 @@ averaged over the trials. The model is never selected by these numbers.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterator, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
+from .config import Config
+from .data.files import batches_of, pixels
 from .data.protocol import gallery_indices, query_indices
 from .data.records import INFRARED, MODALITY_NAMES, VISIBLE, ImageSet
+from .data.sysu import load_perm
+from .fidelity import translation_fidelity
 from .metrics import eval_regdb, eval_same_camera_excluded, eval_sysu
 
 
@@ -86,3 +95,72 @@ def evaluate_regdb(test: ImageSet, features: torch.Tensor, direction: str = "vis
     out["protocol"] = {"dataset": "regdb", "direction": direction, "trial": test.meta.get("trial"),
                        "reranking": False}
     return out
+
+
+def evaluate_regdb_both(test: ImageSet, features: torch.Tensor, flip_test: bool) -> dict:
+    """RegDB's test protocol for the loaded trial, both directions, each against the whole
+    other-modality gallery (per-image CMC). The top-level numbers are visible->thermal;
+    ``directions`` holds both. V->V / IR->IR are ``None``: RegDB has one camera per
+    modality, so a same-modality gallery from another camera does not exist."""
+    both = {d: evaluate_regdb(test, features, d) for d in ("visible->thermal", "thermal->visible")}
+    for r in both.values():
+        r["protocol"]["flip_test"] = flip_test
+    out = {k: v for k, v in both["visible->thermal"].items()}
+    out["protocol"] = dict(out["protocol"], directions=list(both), trials=1)
+    out["directions"] = both
+    out["v2v_mAP"] = out["i2i_mAP"] = None
+    return out
+
+
+# -- from a model to the numbers ---------------------------------------------------------
+@torch.no_grad()
+def extract_features(model: torch.nn.Module, images: torch.Tensor, modality: np.ndarray,
+                     prepare: Callable, device: torch.device, batch: int = 256,
+                     flip: bool = False, num_workers: int = 0) -> torch.Tensor:
+    """Features [N, D] of uint8 images [N, 3, H, W] (a tensor, or the lazy view of image
+    files from ``data.files.pixels``, read by ``num_workers`` DataLoader workers), with
+    the model in eval mode; ``prepare`` is the method's input transform
+    (:func:`d2rl_lib.methods.prepare_for`)."""
+    model.eval()
+    mod = torch.as_tensor(modality)
+    out, i = [], 0
+    for chunk in batches_of(images, batch, num_workers):
+        x = prepare(chunk, mod[i:i + len(chunk)]).to(device)
+        i += len(chunk)
+        f = model(x)
+        if flip:
+            f = (f + model(torch.flip(x, dims=[3]))) / 2
+        out.append(f.float().cpu())
+    return torch.cat(out)
+
+
+def score(model, test: ImageSet, prepare: Callable, cfg: Config, device) -> dict:
+    """The test protocol (IR->V) plus single-modality V->V and IR->IR mAP; on RegDB both
+    directions of the configured trial (:func:`evaluate_regdb_both`)."""
+    feats = extract_features(model, pixels(test), test.modality, prepare, device,
+                             flip=cfg.data.flip_test, num_workers=cfg.data.num_workers)
+    if cfg.data.dataset == "regdb":
+        return evaluate_regdb_both(test, feats, cfg.data.flip_test)
+    perm = load_perm(cfg.data.root) if cfg.data.dataset == "sysu" else None
+    res = evaluate_sysu_like(test, feats, cfg.data.search_mode, cfg.data.shots, cfg.data.trials,
+                             cfg.data.gallery_sampler, perm=perm, flip_test=cfg.data.flip_test)
+    res["v2v_mAP"] = evaluate_single_modality(test, feats, VISIBLE)["mAP"]
+    res["i2i_mAP"] = evaluate_single_modality(test, feats, INFRARED)["mAP"]
+    return res
+
+
+def run_summary(cfg: Config, model, test: ImageSet, prepare: Callable, device, t_i=None,
+                train_seconds: Optional[float] = None) -> dict:
+    """A run's ``metrics.json``: :func:`score`, what was trained (method, steps, seed), and
+    the translation fidelity on the hidden pairs when there is a T_I and the test set has
+    pairs (synthetic world). ``d2rl train`` writes it; ``d2rl evaluate`` recomputes it."""
+    metrics = score(model, test, prepare, cfg, device)
+    s = cfg.schedule
+    metrics.update({"method": cfg.method, "preset": cfg.preset, "seed": cfg.runtime.seed,
+                    "train_seconds": None if train_seconds is None else round(train_seconds, 1),
+                    "ti_steps": s.ti_steps if t_i is not None else 0, "ti_init": s.ti_init or None,
+                    "tf_steps": s.tf_steps + s.joint_steps,
+                    "joint_steps": s.joint_steps if cfg.method == "d2rl" else 0})
+    if t_i is not None and test.paired is not None and test.masks is not None:
+        metrics["translation"] = translation_fidelity(t_i, test, device)
+    return metrics

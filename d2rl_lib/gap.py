@@ -37,9 +37,16 @@ from typing import Callable, Dict, Sequence, Tuple
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
+from .data.files import batches_of, pixels as images_of
 from .data.records import INFRARED, VISIBLE, to_signed
 from .errors import UserError
+from .evaluate import extract_features
 
 SPACES = ("image", "unified", "feature")
 
@@ -113,12 +120,6 @@ def modality_probe(features, modality: Sequence, pids: Sequence, seed: int = 0, 
     sklearn ``LogisticRegression``) predicting the modality, in ``folds``-fold
     cross-validation split by identity (``GroupKFold``, shuffled with ``seed``): every
     sample is scored by a probe that never saw its person. 0.5 = modality invisible."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import balanced_accuracy_score
-    from sklearn.model_selection import GroupKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     f, pids, mod = _validate(features, pids, modality)
     n_ids = len(np.unique(pids))
     if folds < 2 or n_ids < folds:
@@ -154,8 +155,6 @@ def pixel_vectors(images: torch.Tensor, modality: Sequence,
     """uint8 images [N, 3, H, W] (a tensor, or the lazy file view of
     ``data.files.pixels``) -> ``transform`` (e.g. a method's ``prepare``) ->
     area-downsampled to ``pixels`` -> flattened float vectors [N, C * h * w]."""
-    from .data.files import batches_of
-
     mod = torch.as_tensor(np.asarray(modality))
     out, i = [], 0
     for chunk in batches_of(images, batch):
@@ -179,8 +178,6 @@ def measure_spaces(t_f: torch.nn.Module, prepare: Callable, images: torch.Tensor
     - ``feature``: the T_F embeddings (eval mode), as used for retrieval.
 
     Returns a JSON-able dict ``{"spaces": {space: gap_measures}, ...}``."""
-    from .train_reid import extract_features
-
     dev = torch.device(device)
     pids, modality = np.asarray(pids), np.asarray(modality)
     vectors = {
@@ -199,8 +196,6 @@ def measure_run(run, test, seed: int = 0, pixels: Tuple[int, int] = (32, 16)) ->
     """:func:`measure_spaces` for a :class:`~d2rl_lib.trained.TrainedRun` on an ImageSet
     (``test``: the held-out identities; image files are read lazily), with the run's
     flip setting."""
-    from .data.files import pixels as images_of
-
     out = measure_spaces(run.t_f, run.prepare, images_of(test), test.pids, test.modality,
                          run.device, seed, pixels, run.cfg.data.flip_test)
     out["method"] = run.method

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import random
-import tempfile
+import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
+from .atomic import atomic_write
 from .errors import DivergenceError, UserError
 
 
@@ -55,13 +55,16 @@ def choose_device(preference: str = "auto") -> torch.device:
 def amp_dtype(mode: str, device: torch.device) -> Optional[torch.dtype]:
     """The autocast dtype for ``runtime.amp`` on ``device`` (None: full precision).
 
-    ``auto`` means fp16 on CUDA and off elsewhere; ``bf16`` works on CPU and
-    recent GPUs; ``fp16`` is for CUDA only (with a gradient scaler).
+    ``auto`` means bf16 on CUDA devices that support it (no loss scaling needed), fp16 on
+    older GPUs (with a gradient scaler: :func:`grad_scaler`), and off elsewhere; ``bf16``
+    works on CPU and recent GPUs; ``fp16`` is for CUDA only.
     """
     if mode == "off":
         return None
     if mode == "auto":
-        return torch.float16 if device.type == "cuda" else None
+        if device.type != "cuda":
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if mode == "fp16":
         if device.type != "cuda":
             raise UserError("runtime.amp=fp16 needs a CUDA device; on the CPU use bf16 or off")
@@ -81,6 +84,41 @@ def autocast(device: torch.device, dtype: Optional[torch.dtype]):
 def grad_scaler(device: torch.device, dtype: Optional[torch.dtype]) -> "torch.amp.GradScaler":
     """A gradient scaler that is active only for fp16 (bf16 needs none)."""
     return torch.amp.GradScaler(device.type, enabled=(dtype == torch.float16))
+
+
+GradSync = Optional[Callable[[Iterable[torch.nn.Parameter]], None]]
+
+
+def scaled_step(scaler: "torch.amp.GradScaler", loss: torch.Tensor, optimizer: torch.optim.Optimizer,
+                params: Iterable[torch.nn.Parameter], max_norm: float = 0.0,
+                sync: GradSync = None,
+                also: Optional[Tuple[torch.optim.Optimizer, Sequence[torch.nn.Parameter], GradSync]] = None
+                ) -> None:
+    """One optimiser update from ``loss`` through ``scaler`` (gradients zeroed by the caller):
+    backward of the scaled loss; ``sync(params)`` (several processes: average the
+    gradients, while still scaled, so that an overflow on one process skips the step on
+    all); unscale and clip the norm of ``params`` to ``max_norm`` (0: no clipping); step
+    (skipped by the scaler after an fp16 overflow); update the scale.
+
+    ``also``: (optimiser, its parameters, its sync or None) of a second network updated by
+    the same backward pass (D2RL's joint step: T_F and T_I's generators)."""
+    params = list(params)
+    scaler.scale(loss).backward()
+    groups = [(optimizer, params, sync, max_norm)] + ([(*also, 0.0)] if also else [])
+    for opt, ps, sync_fn, norm in groups:
+        if sync_fn is not None:
+            sync_fn(ps)
+        if norm > 0:
+            scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(ps, norm)
+    for opt, *_ in groups:
+        scaler.step(opt)
+    scaler.update()
+
+
+# A tqdm-like factory: ``progress(iterable, desc=..., total=..., ...)`` returns an iterable
+# with ``set_postfix``; the trainers take one (tqdm by default; notebook.py passes its widget).
+Progress = Callable[..., Any]
 
 
 # -- seeding -------------------------------------------------------------------------
@@ -116,43 +154,15 @@ def set_threads(n: int) -> None:
 
 
 # -- files ----------------------------------------------------------------------------
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def save_checkpoint(state: Mapping[str, Any], path: str | Path) -> Path:
-    """Save ``state`` with ``torch.save`` atomically: a crash never leaves a
-    half-written checkpoint, the previous one stays until the new one is complete.
+    """Save ``state`` with ``torch.save`` atomically (:func:`d2rl_lib.atomic.atomic_write`):
+    a crash never leaves a half-written checkpoint, the previous one stays until the new
+    one is complete.
 
     ``state`` must hold only tensors, numbers, strings, lists and dicts, so that
     :func:`load_checkpoint` can read it with ``weights_only=True``.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(dict(state), tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: torch.save(dict(state), tmp))
 
 
 def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> Dict[str, Any]:
@@ -207,6 +217,31 @@ def _np_state_from_dict(d):
 
 
 # -- run directories ----------------------------------------------------------------
+class Checkpointed:
+    """Where a training run stands, for its checkpoint at ``path`` and ``--resume``: the step,
+    the seconds trained over every session, the random state. ``resume()`` reads the
+    checkpoint back (restoring the random state) and returns it for the trainers' own
+    parts; ``save(step, **parts)`` writes the parts with the step, seconds, random state and
+    ``config`` (a dict) atomically."""
+
+    def __init__(self, path: Path, config: Dict[str, Any]):
+        self.path, self.config = Path(path), config
+        self.step, self._before, self._t0 = 0, 0.0, time.perf_counter()
+
+    def resume(self) -> Dict[str, Any]:
+        state = load_checkpoint(self.path)
+        set_rng_state(state["rng"])
+        self.step, self._before, self._t0 = state["step"], state["seconds"], time.perf_counter()
+        return state
+
+    def seconds(self) -> float:
+        return self._before + time.perf_counter() - self._t0
+
+    def save(self, step: int, **parts: Any) -> Path:
+        return save_checkpoint({**parts, "rng": rng_state(), "step": step, "seconds": self.seconds(),
+                                "config": self.config}, self.path)
+
+
 @dataclass
 class RunDir:
     """The layout of one run's outputs::

@@ -15,31 +15,35 @@ the joint D2RL training builds on.
 
 The T_I stage itself (``run_ti``, ``d2rl train --stage ti``) runs in one process; under
 torchrun the T_I warm-up inside a method runs identically on every process
-(:func:`d2rl_lib.train_reid.run_method`, docs/training.md).
+(:func:`d2rl_lib.train_tf.run_method`, docs/training.md). Under fp16 autocast (CUDA) both
+updates go through gradient scalers (:func:`d2rl_lib.runtime.scaled_step`).
 
 x: visible [B, 3, H, W], y: infrared [B, 1, H, W], floats in [-1, 1].
 """
 from __future__ import annotations
 
 import json
-import time
+from pathlib import Path
 from typing import Callable, Dict, Iterable, Optional
 
 import numpy as np
 import torch
+from PIL import Image
 from tqdm.auto import tqdm
 
 from . import distributed
 from .config import Config
 from .data.files import pixels
+from .data.loading import load_data
 from .data.samplers import CrossModalityPKSampler
 from .data.records import INFRARED, VISIBLE, ImageSet, to_signed, to_uint8
 from .errors import UserError
+from .fidelity import translation_fidelity
 from .losses.translation import (d_accuracy, gan_d_loss, gan_g_loss, identity_match_loss,
                                  kl_loss, recon_loss)
 from .models.translation import T_I
-from .runtime import (LossGuard, RunDir, amp_dtype, autocast, choose_device, load_checkpoint,
-                      rng_state, save_checkpoint, seed_everything, set_rng_state, set_threads)
+from .runtime import (Checkpointed, LossGuard, Progress, RunDir, amp_dtype, autocast, choose_device,
+                      grad_scaler, load_checkpoint, scaled_step, seed_everything, set_threads)
 
 
 class TITrainer:
@@ -57,24 +61,23 @@ class TITrainer:
         self.opt_d = torch.optim.Adam(self.t_i.discriminator_parameters(), lr=o.ti_lr, betas=betas,
                                       weight_decay=o.ti_weight_decay)
         self.amp = amp_dtype(cfg.runtime.amp, device)
+        self.scaler_g, self.scaler_d = grad_scaler(device, self.amp), grad_scaler(device, self.amp)
         self.grad_sync: Optional[Callable[[Iterable[torch.nn.Parameter]], None]] = None
 
     def d_step(self, x: torch.Tensor, y: torch.Tensor) -> Dict[str, float]:
         t, kind = self.t_i, self.cfg.ti.gan_loss
         t.train()
         with torch.no_grad(), autocast(self.device, self.amp):
-            x_vi = t.decode(t.sample(*t.encode(x, False)), True, t.pixels(x, False))  # [B, 1, H, W]
-            y_iv = t.decode(t.sample(*t.encode(y, True)), False, t.pixels(y, True))   # [B, 3, H, W]
+            x_vi = t.G_i(t.sample(*t.E_v(x)), x)                      # [B, 1, H, W]
+            y_iv = t.G_v(t.sample(*t.E_i(y)), y)                      # [B, 3, H, W]
         with autocast(self.device, self.amp):
             ri, fi = t.D_i(y), t.D_i(x_vi.detach())
             rv, fv = t.D_v(x), t.D_v(y_iv.detach())
             ri, fi, rv, fv = ([o.float() for o in outs] for outs in (ri, fi, rv, fv))
             loss = self.cfg.ti.w_gan * (gan_d_loss(ri, fi, kind) + gan_d_loss(rv, fv, kind))
         self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.grad_sync is not None:                                # several processes
-            self.grad_sync(self.t_i.discriminator_parameters())
-        self.opt_d.step()
+        scaled_step(self.scaler_d, loss, self.opt_d, self.t_i.discriminator_parameters(),
+                    sync=self.grad_sync)                              # grad_sync: several processes
         acc = (d_accuracy(ri, fi, kind) + d_accuracy(rv, fv, kind)) / 2
         return {"d": float(loss.detach()), "d_acc": acc}
 
@@ -84,16 +87,15 @@ class TITrainer:
         the identities of x and y [B], for the identity-level match (``ti.w_match``)."""
         t, w, kind = self.t_i, self.cfg.ti, self.cfg.ti.gan_loss
         with autocast(self.device, self.amp):
-            mu_v, lv_v = t.encode(x, False)
-            mu_i, lv_i = t.encode(y, True)
-            p_v, p_i = t.pixels(x, False), t.pixels(y, True)             # pixel maps (or None)
+            mu_v, lv_v = t.E_v(x)                                     # [B, 4c, H/s, W/s]
+            mu_i, lv_i = t.E_i(y)
             z_v, z_i = t.sample(mu_v, lv_v), t.sample(mu_i, lv_i)
-            x_vv, y_ii = t.decode(z_v, False, p_v), t.decode(z_i, True, p_i)  # reconstructions
-            x_vi, y_iv = t.decode(z_v, True, p_v), t.decode(z_i, False, p_i)  # translations
-            mu_vi, lv_vi = t.encode(x_vi, True)
-            mu_iv, lv_iv = t.encode(y_iv, False)
-            x_cyc = t.decode(t.sample(mu_vi, lv_vi), False, t.pixels(x_vi, True))  # x -> IR -> visible
-            y_cyc = t.decode(t.sample(mu_iv, lv_iv), True, t.pixels(y_iv, False))  # y -> visible -> IR
+            x_vv, y_ii = t.G_v(z_v, x), t.G_i(z_i, y)                 # reconstructions
+            x_vi, y_iv = t.G_i(z_v, x), t.G_v(z_i, y)                 # translations
+            mu_vi, lv_vi = t.E_i(x_vi)
+            mu_iv, lv_iv = t.E_v(y_iv)
+            x_cyc = t.G_v(t.sample(mu_vi, lv_vi), x_vi)               # x -> IR -> visible
+            y_cyc = t.G_i(t.sample(mu_iv, lv_iv), y_iv)               # y -> visible -> IR
             adv_i = [o.float() for o in t.D_i(x_vi)]
             adv_v = [o.float() for o in t.D_v(y_iv)]
         f = lambda a: a.float()  # noqa: E731 - losses in fp32 under autocast
@@ -123,21 +125,23 @@ class TITrainer:
             total = total + extra
             out["extra"] = float(extra.detach())
         self.opt_g.zero_grad(set_to_none=True)
-        total.backward()
-        if self.grad_sync is not None:                                # several processes
-            self.grad_sync(self.t_i.generator_parameters())
-        self.opt_g.step()
+        scaled_step(self.scaler_g, total, self.opt_g, self.t_i.generator_parameters(),
+                    sync=self.grad_sync)                              # grad_sync: several processes
         out["g"] = float(total.detach())
         return out
 
     def state_dict(self) -> dict:
         return {"t_i": self.t_i.state_dict(), "opt_g": self.opt_g.state_dict(),
-                "opt_d": self.opt_d.state_dict()}
+                "opt_d": self.opt_d.state_dict(), "scaler_g": self.scaler_g.state_dict(),
+                "scaler_d": self.scaler_d.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.t_i.load_state_dict(state["t_i"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+        if "scaler_g" in state:                                       # absent before the scalers
+            self.scaler_g.load_state_dict(state["scaler_g"])
+            self.scaler_d.load_state_dict(state["scaler_d"])
 
 
 class UnpairedBatches:
@@ -192,12 +196,14 @@ class UnpairedBatches:
 
 def train_ti_steps(trainer: TITrainer, batches: UnpairedBatches, start: int, steps: int,
                    run_dir: Optional[RunDir], cfg: Config, desc: str = "T_I",
-                   on_checkpoint: Optional[Callable[[int], None]] = None) -> Dict[str, list]:
-    """Steps ``start..steps-1`` of T_I training; returns the history of the logged values."""
+                   on_checkpoint: Optional[Callable[[int], None]] = None,
+                   progress: Progress = tqdm) -> Dict[str, list]:
+    """Steps ``start..steps-1`` of T_I training; returns the history of the logged values.
+    ``progress``: a tqdm-like factory for the progress bar."""
     guard = LossGuard("T_I", collapse_patience=200,
                       checkpoint_hint=str(run_dir.checkpoints / "ti_last.pt") if run_dir else "")
     history: Dict[str, list] = {"step": [], "d_acc": [], "g": [], "d": [], "recon": [], "cycle": []}
-    bar = tqdm(range(start, steps), desc=desc, initial=start, total=steps, leave=False, mininterval=2.0,
+    bar = progress(range(start, steps), desc=desc, initial=start, total=steps, leave=False, mininterval=2.0,
                disable=not distributed.is_main())                    # one bar under torchrun
     for step in bar:
         x, y, kx, ky = batches.labelled(step)
@@ -225,8 +231,6 @@ def train_ti_steps(trainer: TITrainer, batches: UnpairedBatches, start: int, ste
 @torch.no_grad()
 def save_samples(trainer: TITrainer, batches: UnpairedBatches, run_dir: RunDir, step: int, n: int = 6):
     """A PNG grid: visible x, x_hat_i, infrared y, y_hat_v (first n of a fixed batch)."""
-    from PIL import Image
-
     x, y = batches.batch(0)
     x, y = x[:n].to(trainer.device), y[:n].to(trainer.device)
     trainer.t_i.eval()
@@ -240,8 +244,6 @@ def read_ti_stage(path, label: str = "", device: str | torch.device = "cpu") -> 
     """The state dict of a T_I stage checkpoint (``d2rl train --stage ti``:
     ``checkpoints/ti_last.pt``), read with ``weights_only=True``; a missing file or another
     kind of checkpoint is refused, naming it as ``label`` (default: the path)."""
-    from pathlib import Path
-
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{label or path}: no such file; give the checkpoints/ti_last.pt written by "
@@ -274,12 +276,10 @@ def require_single_process() -> None:
                         f"--stage ti: the T_F phases of every method and the joint d2rl steps)")
 
 
-def run_ti(cfg: Config, run_dir: RunDir, resume: bool = False) -> TITrainer:
+def run_ti(cfg: Config, run_dir: RunDir, resume: bool = False, progress: Progress = tqdm) -> TITrainer:
     """Train T_I for ``schedule.ti_steps`` steps on the training images, write
-    checkpoints/ti_last.pt, ti_metrics.json and (synthetic world) translation.json."""
-    from .fidelity import translation_fidelity
-    from .train_reid import load_data
-
+    checkpoints/ti_last.pt, ti_metrics.json and (synthetic world) translation.json.
+    ``progress``: a tqdm-like factory for the progress bar."""
     require_single_process()
     cfg.check_translator()
     seed_everything(cfg.runtime.seed)
@@ -288,27 +288,23 @@ def run_ti(cfg: Config, run_dir: RunDir, resume: bool = False) -> TITrainer:
     train, test = load_data(cfg)
     trainer = TITrainer(cfg, device)
     batches = UnpairedBatches.from_config(train, cfg)
-    ckpt = run_dir.checkpoints / "ti_last.pt"
-    start, elapsed, hist0 = 0, 0.0, None
+    run = Checkpointed(run_dir.checkpoints / "ti_last.pt", cfg.to_dict())
+    hist0: Dict[str, list] = {}
     if resume:
-        state = load_checkpoint(ckpt)
+        state = run.resume()
         trainer.load_state_dict(state["trainer"])
-        set_rng_state(state["rng"])
-        start, elapsed, hist0 = state["step"], state["seconds"], state["history"]
-    t0 = time.perf_counter()
+        hist0 = state["history"]
     history: Dict[str, list] = {}
 
     def checkpoint(step: int) -> None:
-        merged = {k: (hist0 or {}).get(k, []) + history.get(k, []) for k in (history or hist0 or {})}
-        save_checkpoint({"trainer": trainer.state_dict(), "rng": rng_state(), "step": step,
-                         "seconds": elapsed + time.perf_counter() - t0, "config": cfg.to_dict(),
-                         "history": merged}, ckpt)
+        merged = {k: hist0.get(k, []) + history.get(k, []) for k in (history or hist0)}
+        run.save(step, trainer=trainer.state_dict(), history=merged)
 
-    history = train_ti_steps(trainer, batches, start, cfg.schedule.ti_steps, run_dir, cfg,
-                             on_checkpoint=checkpoint)
+    history = train_ti_steps(trainer, batches, run.step, cfg.schedule.ti_steps, run_dir, cfg,
+                             on_checkpoint=checkpoint, progress=progress)
     if hist0:
         history = {k: hist0.get(k, []) + history.get(k, []) for k in history}
-    seconds = elapsed + time.perf_counter() - t0
+    seconds = run.seconds()
     accs = history.get("d_acc", [])
     summary = {"preset": cfg.preset, "steps": cfg.schedule.ti_steps, "train_seconds": round(seconds, 1),
                "d_acc_mean": float(np.mean(accs)) if accs else None,

@@ -1,6 +1,6 @@
 """A trained run, loaded back for evaluation and analysis (notebooks 01, 04 and 05).
 
-``d2rl train`` writes ``<run>/checkpoints/last.pt`` (see ``train_reid.run_method``).
+``d2rl train`` writes ``<run>/checkpoints/last.pt`` (see ``train_tf.run_method``).
 :func:`load_run` rebuilds from it, with ``weights_only=True`` (no code is ever run
 from a checkpoint):
 
@@ -29,8 +29,10 @@ from .config import Config, ConfigError
 from .errors import UserError
 from .models.embedding import T_F
 from .models.translation import T_I
-from .runtime import choose_device, load_checkpoint
-from .train_reid import RAW_METHODS, TI_MODES, prepare_raw, prepare_unified
+from .data.loading import load_data
+from .evaluate import run_summary
+from .methods import METHODS, prepare_for, ti_mode
+from .runtime import choose_device, load_checkpoint, seed_everything
 
 REQUIRED_KEYS = ("trainer", "config", "num_classes", "in_channels")
 
@@ -38,7 +40,6 @@ REQUIRED_KEYS = ("trainer", "config", "num_classes", "in_channels")
 @dataclass
 class TrainedRun:
     """One trained method, ready to be evaluated. See the module docstring."""
-
     cfg: Config
     t_f: T_F                                   # eval mode
     t_i: Optional[T_I]                         # eval mode; None for baseline / grayscale
@@ -102,9 +103,9 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> TrainedRun
         cfg = Config.from_dict(state["config"])
     except ConfigError as e:
         raise UserError(f"{ckpt}: its stored configuration is not valid here: {e}") from None
-    mode = TI_MODES.get(cfg.method)
-    if mode is None and cfg.method not in RAW_METHODS:
+    if cfg.method not in METHODS:
         raise UserError(f"{ckpt}: unknown method {cfg.method!r} in its configuration")
+    mode = ti_mode(cfg.method)
     if mode is not None and "ti" not in state:
         raise UserError(f"{ckpt}: method {cfg.method} needs T_I, but the checkpoint has no 'ti' entry")
 
@@ -118,7 +119,7 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> TrainedRun
         t_i = T_I(cfg.ti)
         _load(t_i, state["ti"]["t_i"], ckpt, "T_I")
         t_i.to(dev).eval()
-    prepare = prepare_unified(t_i, mode) if mode else prepare_raw(cfg.method)
+    prepare = prepare_for(cfg.method, t_i)
     metrics_path = ckpt.parent.parent / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
     seconds = state.get("seconds")
@@ -137,12 +138,9 @@ def _load(module: torch.nn.Module, weights: dict, ckpt: Path, name: str) -> None
 
 def evaluate_run(run: TrainedRun, test=None) -> dict:
     """Score a loaded run on its config's test protocol: the keys of the run's
-    ``metrics.json`` (``train_reid.run_method``), computed again from the checkpoint,
+    ``metrics.json`` (``train_tf.run_method``), computed again from the checkpoint,
     plus ``checkpoint``, ``step`` and ``complete``. ``test``: the test ImageSet (loaded
     from the config when None)."""
-    from .runtime import seed_everything
-    from .train_reid import load_data, run_summary
-
     cfg = run.cfg
     seed_everything(cfg.runtime.seed)
     if test is None:

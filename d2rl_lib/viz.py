@@ -1,20 +1,28 @@
-"""Figures the notebooks and the CLI draw: image grids, t-SNE maps, CMC curves and the
-modality gap per space (matplotlib is imported inside the functions, so the library
-imports without a display)."""
+"""Figures the notebooks and the CLI draw: image grids, training histories, what a
+trained T_I does (latent walks, translations, unified images; measured by
+:mod:`d2rl_lib.probes`), t-SNE maps, CMC curves and the modality gap per space.
+
+Importing it needs no display: without one, matplotlib falls back to its Agg backend
+(the Makefile sets ``MPLBACKEND=Agg``; the notebooks switch to inline figures).
+"""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from sklearn.manifold import TSNE
+
+from .data.records import INFRARED, VISIBLE, to_uint8
+from .errors import UserError
+from .probes import TRANSLATION_COLUMNS, latent_walk, pick, translation_rows, unification_transform
 
 
 def image_grid(rows: Sequence[Sequence[np.ndarray | torch.Tensor]], row_labels: Sequence[str] = (),
                col_labels: Sequence[str] = (), scale: float = 0.9, title: Optional[str] = None):
     """A matplotlib figure with one image per cell. Images are uint8 [3, H, W] tensors or
     [H, W, 3] arrays."""
-    import matplotlib.pyplot as plt
-
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
     first = _hwc(rows[0][0])
     aspect = first.shape[1] / first.shape[0]
@@ -59,6 +67,71 @@ def identity_grid(world, pids: Sequence[int], index: int = 0):
     return image_grid(rows, labels, [f"cam{c}" + (" (IR)" if c in (3, 6) else "") for c in cams])
 
 
+# -- training and what a trained T_I does (notebooks 02-04) ------------------------------
+def plot_history(history: Dict[str, list], keys: Sequence[str], title: str = ""):
+    """One small panel per logged value of a training history (``{"step": [...], key: [...]}``)."""
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.6), squeeze=False)
+    for ax, k in zip(axes[0], keys):
+        ax.plot(history["step"], history[k], marker=".")
+        ax.set_title(k, fontsize=10)
+        ax.set_xlabel("step")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def walk_figure(t_i: torch.nn.Module, data, start_id: int, end_id: int,
+                end_modality: str = "infrared", steps: int = 7, index: int = 0):
+    """The latent walk (:func:`d2rl_lib.probes.latent_walk`) from a visible image of
+    ``start_id`` (camera 1) to an image of ``end_id`` (camera 3 if ``end_modality`` is
+    infrared, else camera 4), decoded by G_v (top row) and G_i (bottom row)."""
+    end_ir = end_modality == "infrared"
+    a = pick(data, start_id, 1, index)
+    b = pick(data, end_id, 3 if end_ir else 4, index)
+    walk = latent_walk(t_i, data.images[a], data.images[b], False, end_ir, steps)
+    rows = [list(walk["visible"]), [g.expand(3, -1, -1) for g in walk["infrared"]]]
+    cols = [f"t={t:.2f}" for t in walk["t"].tolist()]
+    return image_grid(rows, ["G_v(z_t)", "G_i(z_t)"], cols, scale=0.8,
+                      title=f"id {start_id} (visible) → id {end_id} ({end_modality})")
+
+
+def translation_figure(t_i: torch.nn.Module, data, pids: Sequence[int], vis_cam: int = 1,
+                       ir_cam: int = 3, index: int = 0):
+    """For each identity two rows (visible input, infrared input) of
+    input / translated / true twin / cycle (see :func:`d2rl_lib.probes.translation_rows`)."""
+    rows, labels = [], []
+    for pid in pids:
+        rows += translation_rows(t_i, data, int(pid), vis_cam, ir_cam, index)
+        labels += [f"id {pid} cam{vis_cam}", f"id {pid} cam{ir_cam}"]
+    return image_grid(rows, labels, TRANSLATION_COLUMNS, scale=0.8)
+
+
+@torch.no_grad()
+def unified_figure(t_i: torch.nn.Module, data, pid: int, vis_cam: int = 1, ir_cam: int = 3, index: int = 0):
+    """One identity's visible and infrared image under the three unifications: for the
+    4-channel multi-spectral image its RGB part and its IR part, each labelled real or
+    generated; for the single-modality unifications the one image."""
+    iv, ii = pick(data, pid, vis_cam, index), pick(data, pid, ir_cam, index)
+    images = data.images[[iv, ii]]
+    mod = torch.tensor([VISIBLE, INFRARED])
+    ms = unification_transform(t_i, "multi-spectral")(images, mod)            # [2, 4, H, W]
+    to_ir = unification_transform(t_i, "all infrared")(images, mod)          # [2, 3, H, W]
+    to_v = unification_transform(t_i, "all visible")(images, mod)            # [2, 3, H, W]
+    rows = []
+    for k in range(2):
+        rows.append([to_uint8(ms[k, :3]), to_uint8(ms[k, 3:].expand(3, -1, -1)), to_uint8(to_ir[k]),
+                     to_uint8(to_v[k])])
+    cols = ["4-ch: RGB part", "4-ch: IR part", "all infrared", "all visible"]
+    fig = image_grid(rows, [f"visible x (cam{vis_cam})", f"infrared y (cam{ir_cam})"], cols, scale=0.9)
+    marks = [["real", "generated", "generated", "real"], ["generated", "real", "real", "generated"]]
+    for r, row in enumerate(marks):
+        for c, text in enumerate(row):
+            ax = fig.axes[r * 4 + c]
+            ax.set_xlabel(text, fontsize=8, color="tab:green" if text == "real" else "tab:orange")
+    return fig
+
+
 # -- the modality gap and retrieval curves (notebooks 01, 04, 05) ----------------------
 MODALITY_MARKERS = {0: ("o", "visible"), 1: ("^", "infrared")}
 
@@ -69,15 +142,10 @@ def tsne_plot(features, pids, modality, ax=None, seed: int = 0, title: Optional[
     normalised first, as retrieval sees them): colour = identity, circle = visible,
     triangle = infrared (paper Fig. 1 left / Fig. 2 as a picture; ``d2rl_lib.gap``
     measures the same thing). Returns the Axes (``ax.figure`` is the Figure)."""
-    import matplotlib.pyplot as plt
-    from sklearn.manifold import TSNE
-
     f = torch.as_tensor(np.asarray(features) if not torch.is_tensor(features) else features)
     f = torch.nn.functional.normalize(f.detach().float().cpu().reshape(len(f), -1), dim=1).numpy()
     pids, modality = np.asarray(pids), np.asarray(modality)
     if not len(f) == len(pids) == len(modality) or len(f) < 3:
-        from .errors import UserError
-
         raise UserError(f"tsne_plot needs at least 3 samples and one pid and modality per sample; "
                         f"got {len(f)} features, {len(pids)} pids, {len(modality)} modalities")
     xy = TSNE(2, perplexity=min(perplexity, (len(f) - 1) / 3), init="pca",
@@ -101,15 +169,22 @@ def tsne_plot(features, pids, modality, ax=None, seed: int = 0, title: Optional[
     return ax
 
 
+def tsne_panels(vectors: Dict[str, torch.Tensor], pids, modality, seed: int = 0, size: float = 3.6):
+    """Side-by-side t-SNE maps (:func:`tsne_plot`), one per named set of vectors."""
+    fig, axes = plt.subplots(1, len(vectors), figsize=(size * len(vectors), size), squeeze=False)
+    for ax, (name, v) in zip(axes[0], vectors.items()):
+        tsne_plot(v, pids, modality, ax=ax, seed=seed, title=name)
+        if ax is not axes[0][-1]:
+            ax.get_legend().remove()
+    fig.tight_layout()
+    return fig
+
+
 def cmc_plot(curves, ax=None, max_rank: int = 20, title: Optional[str] = None):
     """Cumulative matching characteristic curves, ``{name: cmc}`` with cmc[k] the
     rate of a correct match within the top k+1 (fractions 0..1 or percentages).
     Returns the Axes."""
-    import matplotlib.pyplot as plt
-
     if not curves:
-        from .errors import UserError
-
         raise UserError("cmc_plot needs at least one curve: {name: cmc array}")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.5))
@@ -132,16 +207,12 @@ def gap_bars(gap, ax=None, measure: str = "ratio", title: Optional[str] = None):
     feature) and per method: paper Fig. 2 as numbers. ``gap`` is the JSON of
     ``d2rl gap`` ({"runs": {name: {"spaces": ...}}}), its ``runs`` part, or a plain
     ``{name: {space: value}}``. Returns the Axes."""
-    import matplotlib.pyplot as plt
-
     runs = gap.get("runs", gap)
     values = {}
     for name, entry in runs.items():
         spaces = entry.get("spaces", entry)
         values[name] = {s: (v[measure] if isinstance(v, dict) else float(v)) for s, v in spaces.items()}
     if not values:
-        from .errors import UserError
-
         raise UserError("gap_bars needs at least one run: {name: {space: value}}")
     spaces = [s for s in ("image", "unified", "feature") if any(s in v for v in values.values())]
     spaces += sorted({s for v in values.values() for s in v} - set(spaces))

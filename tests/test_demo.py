@@ -1,23 +1,10 @@
-"""`make demo`'s driver: runs its steps in order and gathers their numbers into results/."""
+"""`make demo`'s driver: runs the numbered notebooks in order, cleans them and times them."""
 import json
 
+import pytest
+
 from d2rl_lib import demo
-
-
-def test_cli_steps_gather_results(tmp_path, monkeypatch):
-    tiny = ["--set", "data.train_ids=4", "--set", "data.test_ids=2", "--set", "data.images_per_camera=2",
-            "--set", "data.trials=1", "--set", "schedule.batch_ids=3", "--set", "schedule.batch_images=2",
-            "--set", "schedule.checkpoint_every=0"]
-    monkeypatch.setattr(demo, "CLI_STEPS", [
-        ["data", "summary", "--config", "{preset}"],
-        ["train", "--config", "{preset}", "--set", "method=baseline", "--set", "schedule.tf_steps=1",
-         *tiny, "--out", "runs/demo-{preset}/baseline"],
-    ])
-    monkeypatch.chdir(tmp_path)
-    assert demo.run(tmp_path, "synthetic-ci") == 0
-    out = json.loads((tmp_path / "results" / "demo-synthetic-ci.json").read_text())
-    assert out["preset"] == "synthetic-ci" and "mAP" in out["methods"]["baseline"]
-    assert out["protocol"]["direction"] == "infrared->visible"
+from d2rl_lib.errors import UserError
 
 
 def test_notebooks_run_in_order_cleaned_and_timed(tmp_path, monkeypatch):
@@ -42,3 +29,30 @@ def test_notebooks_run_in_order_cleaned_and_timed(tmp_path, monkeypatch):
     assert cell.execution_count == 1 and cell.outputs[0]["text"] == "synthetic-ci\n"
     assert "papermill" not in first.metadata and "papermill" not in cell.metadata
     assert nbformat.read(folder / "02_second.ipynb", as_version=4).cells[0].outputs[0]["text"] == "42\n"
+
+
+def test_no_notebooks_is_an_error(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    with pytest.raises(UserError, match="no numbered notebooks"):
+        demo.run(tmp_path, "synthetic-ci")
+
+
+def test_clean_notebook_keeps_outputs_and_counts(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"duration": 1.0}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = nbformat.v4.new_code_cell("1 + 1", execution_count=3,
+                                     outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "2"},
+                                                                     execution_count=3)])
+    cell.metadata["papermill"] = {"duration": 0.1}
+    cell.metadata["execution"] = {"iopub.status.busy": "now"}
+    cell.metadata["tags"] = []
+    nb.cells.append(cell)
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    demo.clean_notebook(path)
+    out = nbformat.read(path, as_version=4)
+    assert set(out.metadata) == {"kernelspec"} and out.cells[0].metadata == {}
+    assert out.cells[0].execution_count == 3 and out.cells[0].outputs[0]["data"]["text/plain"] == "2"

@@ -8,7 +8,7 @@ import torch
 from d2rl_lib.cli import main
 from d2rl_lib.config import get_config
 from d2rl_lib.runtime import RunDir
-from d2rl_lib.train_reid import run_method
+from d2rl_lib.train_tf import run_method
 
 torch.set_num_threads(1)
 

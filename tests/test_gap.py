@@ -126,7 +126,7 @@ def test_probe_errors():
 
 def test_measure_spaces_on_an_untrained_network():
     from d2rl_lib.models.embedding import T_F
-    from d2rl_lib.train_reid import prepare_raw
+    from d2rl_lib.methods import prepare_raw
 
     torch.manual_seed(0)
     n_ids, per = 6, 3
@@ -198,7 +198,7 @@ def test_image_files_measure_like_images_in_memory(tmp_path):
     from d2rl_lib.data.records import ImageSet
     from d2rl_lib.gap import measure_run
     from d2rl_lib.models.embedding import T_F
-    from d2rl_lib.train_reid import prepare_raw
+    from d2rl_lib.methods import prepare_raw
 
     torch.manual_seed(0)
     pids = np.repeat(np.arange(4), 4)

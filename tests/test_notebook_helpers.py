@@ -1,4 +1,5 @@
-"""The notebooks' helpers: the model cache, tables, T_I image helpers, widgets, cleaning."""
+"""The notebooks' helpers (the model cache, tables, widgets) and what they call beside
+them: the T_I probes, their figures, the paper's numbers and DECISIONS.md."""
 import json
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from d2rl_lib import notebook as nbh  # noqa: E402
+from d2rl_lib import paper, probes, viz  # noqa: E402
 from d2rl_lib.config import get_config  # noqa: E402
 from d2rl_lib.data.synthetic import load_synthetic  # noqa: E402
 from d2rl_lib.models.translation import T_I  # noqa: E402
@@ -109,26 +111,24 @@ def test_latent_walk_ends_at_the_reconstructions():
     cfg = get_config("synthetic-ci", TINY)
     test = load_synthetic(cfg.data).test
     t_i = _tiny_ti()
-    a, b = nbh.pick(test, test.pids[0], 1), nbh.pick(test, test.pids[-1], 3)
-    walk = nbh.latent_walk(t_i, test.images[a], test.images[b], False, True, steps=5)
+    a, b = probes.pick(test, test.pids[0], 1), probes.pick(test, test.pids[-1], 3)
+    walk = probes.latent_walk(t_i, test.images[a], test.images[b], False, True, steps=5)
     assert walk["visible"].shape == (5, 3, 64, 32) and walk["infrared"].shape == (5, 1, 64, 32)
-    assert torch.allclose(walk["visible"][0], nbh.reconstruct(t_i, test.images[a:a + 1], False)[0], atol=1e-5)
-    assert torch.allclose(walk["infrared"][-1], nbh.reconstruct(t_i, test.images[b:b + 1], True)[0], atol=1e-5)
+    assert torch.allclose(walk["visible"][0], probes.reconstruct(t_i, test.images[a:a + 1], False)[0], atol=1e-5)
+    assert torch.allclose(walk["infrared"][-1], probes.reconstruct(t_i, test.images[b:b + 1], True)[0], atol=1e-5)
 
 
-def test_translation_rows_and_unified_images():
+def test_translation_rows_and_pick():
     cfg = get_config("synthetic-ci", TINY)
     test = load_synthetic(cfg.data).test
     t_i = _tiny_ti()
-    rows = nbh.translation_rows(t_i, test, int(test.pids[0]))
-    assert len(rows) == 2 and all(len(r) == len(nbh.TRANSLATION_COLUMNS) for r in rows)
+    rows = probes.translation_rows(t_i, test, int(test.pids[0]))
+    assert len(rows) == 2 and all(len(r) == len(probes.TRANSLATION_COLUMNS) for r in rows)
     assert all(img.shape == (3, 64, 32) and img.dtype == torch.uint8 for r in rows for img in r)
-    i = nbh.pick(test, int(test.pids[0]), 1)
+    i = probes.pick(test, int(test.pids[0]), 1)
     assert torch.equal(rows[0][2], test.paired[i])            # the hidden twin, untouched
-    u = nbh.unified_images(t_i, test.images[:10], test.modality[:10])
-    assert u.shape == (10, 4, 64, 32)
     with pytest.raises(ValueError):
-        nbh.pick(test, 10_000, 1)
+        probes.pick(test, 10_000, 1)
 
 
 def test_tables_and_words():
@@ -136,7 +136,7 @@ def test_tables_and_words():
     assert rows[0]["method"] == "a" and rows[0]["IR→V rank-1"] == 12.3 and rows[0]["V→V mAP"] is None
     assert nbh.compare(12.0, 10.0) == "above" and nbh.compare(9.0, 10.5) == "below"
     assert nbh.compare(10.4, 10.0) == "level with"
-    d = nbh.decisions()
+    d = paper.decisions()
     assert len(d) > 10 and {"item", "paper says", "we chose", "why"} <= set(d[0])
     assert not any(r["item"].lower() == "item" or set(r["item"]) <= {"-"} for r in d)
 
@@ -160,46 +160,25 @@ def test_explore_draws_the_static_figure_once():
     plt.close("all")
 
 
-def test_clean_notebook_keeps_outputs_and_counts(tmp_path):
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["papermill"] = {"duration": 1.0}
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    cell = nbformat.v4.new_code_cell("1 + 1", execution_count=3,
-                                     outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "2"},
-                                                                     execution_count=3)])
-    cell.metadata["papermill"] = {"duration": 0.1}
-    cell.metadata["execution"] = {"iopub.status.busy": "now"}
-    cell.metadata["tags"] = []
-    nb.cells.append(cell)
-    path = tmp_path / "x.ipynb"
-    nbformat.write(nb, path)
-    nbh.clean_notebook(path)
-    out = nbformat.read(path, as_version=4)
-    assert set(out.metadata) == {"kernelspec"} and out.cells[0].metadata == {}
-    assert out.cells[0].execution_count == 3 and out.cells[0].outputs[0]["data"]["text/plain"] == "2"
-
-
 def test_measures_for_the_ti_notebooks():
     import matplotlib.pyplot as plt
 
     cfg = get_config("synthetic-ci", TINY)
     test = load_synthetic(cfg.data).test
     t_i = _tiny_ti()
-    rec = nbh.recon_l1(t_i, test)
+    rec = probes.recon_l1(t_i, test)
     assert set(rec) == {"visible", "infrared"} and all(0 <= v <= 1 for v in rec.values())
-    share = nbh.latent_sharing(t_i, test)
+    share = probes.latent_sharing(t_i, test)
     assert share["twin"] > 0 and share["ratio"] == pytest.approx(share["twin"] / share["other identity"])
-    d = nbh.discriminator_scores(t_i, test)
+    d = probes.discriminator_scores(t_i, test)
     assert set(d) == {"D_i real", "D_i translated", "D_v real", "D_v translated"}
     assert all(0 <= v["called real"] <= 1 for v in d.values())
-    g = nbh.grey_vs_infrared(test, max_pixels=100)
+    g = probes.grey_vs_infrared(test, max_pixels=100)
     assert len(g["grey"]) == len(g["infrared"]) == 100 and -1 <= g["r"] <= 1
     pid = int(test.pids[0])
-    assert nbh.walk_figure(t_i, test, pid, int(test.pids[-1]), "visible", steps=3) is not None
-    assert nbh.translation_figure(t_i, test, [pid]) is not None
-    fig = nbh.plot_history({"step": [1, 2], "a": [3, 2], "b": [1, 1]}, ["a", "b"])
+    assert viz.walk_figure(t_i, test, pid, int(test.pids[-1]), "visible", steps=3) is not None
+    assert viz.translation_figure(t_i, test, [pid]) is not None
+    fig = viz.plot_history({"step": [1, 2], "a": [3, 2], "b": [1, 1]}, ["a", "b"])
     assert len(fig.axes) == 2
     plt.close("all")
 
@@ -233,13 +212,13 @@ def test_unification_helpers():
     cfg = get_config("synthetic-ci", TINY)
     test = load_synthetic(cfg.data).test
     t_i = _tiny_ti()
-    raw = nbh.unification_transform(None, "raw")(test.images[:4], torch.as_tensor(test.modality[:4]))
+    raw = probes.unification_transform(None, "raw")(test.images[:4], torch.as_tensor(test.modality[:4]))
     assert raw.shape == (4, 3, 64, 32)
-    fig = nbh.unified_figure(t_i, test, int(test.pids[0]))
+    fig = viz.unified_figure(t_i, test, int(test.pids[0]))
     assert len(fig.axes) == 8
-    gaps = nbh.space_gaps(t_i, test, ["raw", "multi-spectral"])
+    gaps = probes.space_gaps(t_i, test, ["raw", "multi-spectral"])
     assert set(gaps) == {"raw", "multi-spectral"} and gaps["multi-spectral"]["dim"] == 4 * 32 * 16
-    fig = nbh.tsne_panels({"a": torch.randn(30, 5), "b": torch.randn(30, 3)},
+    fig = viz.tsne_panels({"a": torch.randn(30, 5), "b": torch.randn(30, 3)},
                           np.repeat(np.arange(5), 6), np.tile([0, 1], 15))
     assert len(fig.axes) == 2
     plt.close("all")
@@ -256,17 +235,25 @@ def test_results_helpers(runs, monkeypatch, tmp_path):
     assert path.parent == nbh.run_root(cfg) and json.loads(path.read_text()) == {"a": 1}
     story = get_config("synthetic-classroom")
     assert nbh.write_results(story, {"b": 2}).parent == tmp_path / "results"
-    assert all(0 < r1 < 100 and 0 < m < 100 for r1, m in nbh.PUBLISHED_SYSU.values())
+    assert all(0 < r1 < 100 and 0 < m < 100 for r1, m in paper.PUBLISHED_SYSU.values())
 
 
-def test_line_progress_iterates_and_restores_tqdm():
-    from d2rl_lib import train_reid, train_ti
+def test_line_progress_iterates_and_the_trainers_take_it(tmp_path):
+    from d2rl_lib.runtime import RunDir
+    from d2rl_lib.train_tf import run_method
+    from d2rl_lib.train_ti import run_ti
 
     bar = nbh.LineProgress(range(3), desc="x", initial=0, total=3)
     assert list(bar) == [0, 1, 2] and bar.n == 3
     bar.set_postfix(a="1")
     assert bar.line().startswith("x: step 3/3") and bar.line().endswith("a=1")
-    before = train_ti.tqdm, train_reid.tqdm
-    with nbh._line_progress():
-        assert train_ti.tqdm is nbh.LineProgress and train_reid.tqdm is nbh.LineProgress
-    assert (train_ti.tqdm, train_reid.tqdm) == before
+    seen = []
+
+    def recording(iterable, **kw):
+        seen.append(kw["desc"])
+        return nbh.LineProgress(iterable, **kw)
+
+    cfg = get_config("synthetic-ci", TINY + ["method=d2rl-frozen"])
+    run_ti(cfg, RunDir.create(tmp_path / "ti"), progress=recording)
+    run_method(cfg, RunDir.create(tmp_path / "m"), progress=recording)
+    assert seen == ["T_I", "T_I (d2rl-frozen)", "T_F (d2rl-frozen)"]

@@ -20,13 +20,28 @@ def teardown_function(_):
 
 
 def test_library_imports_without_matplotlib_loaded():
+    """Only the figures (viz) and the notebooks' helpers load matplotlib."""
     import subprocess
     import sys
 
-    code = ("import sys, d2rl_lib.viz, d2rl_lib.gap, d2rl_lib.trained; "
+    code = ("import sys, d2rl_lib.probes, d2rl_lib.gap, d2rl_lib.trained; "
             "print('matplotlib' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
+
+
+def test_figures_import_and_draw_without_a_display(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}
+    code = ("import d2rl_lib.notebook, d2rl_lib.viz as viz, matplotlib; "
+            "viz.plot_history({'step': [1, 2], 'a': [1, 0]}, ['a']).savefig('x.png'); "
+            "print(matplotlib.get_backend().lower())")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.strip() == "agg", r.stderr
+    assert (tmp_path / "x.png").is_file()
 
 
 def test_tsne_plot_on_tiny_input():

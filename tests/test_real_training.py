@@ -12,7 +12,7 @@ from d2rl_lib.data.export import export_regdb, export_sysu
 from d2rl_lib.data.files import FileImages, ImageFiles, pixels, step_batches
 from d2rl_lib.data.synthetic import SyntheticWorld, WorldSpec, load_synthetic
 from d2rl_lib.errors import UserError
-from d2rl_lib.train_reid import load_data
+from d2rl_lib.data.loading import load_data
 
 SMALL = ["data.train_ids=4", "data.test_ids=3", "data.images_per_camera=2"]
 # paper-scale presets shrunk to seconds: ResNet-18 at 32x16, 3 steps, one thread

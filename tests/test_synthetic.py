@@ -66,6 +66,7 @@ def test_image_sets_layout(tmp_path):
     (WorldSpec(height=16, width=16), "at least 32x16"),
     (WorldSpec(ir_model="rainbow"), "choose one of nir, thermal, hue-lookup"),
     (WorldSpec(ir_hidden_sd=-0.1), "ir_hidden_sd=-0.1: must be >= 0"),
+    (WorldSpec(dye_response="inverted"), "choose one of world, reversed, blind"),
 ])
 def test_invalid_settings_are_refused(spec, fragment):
     with pytest.raises(UserError, match=fragment):

@@ -19,9 +19,12 @@ def t_i():
 def test_shapes(t_i):
     x = torch.zeros(2, 3, 64, 32)
     y = torch.zeros(2, 1, 64, 32)
-    mu, logvar = t_i.encode(x, infrared=False)
+    mu, logvar = t_i.E_v(x)
     assert mu.shape == (2, 32, 32, 16) and logvar is None      # 16 channels * 2, H/2, W/2
-    assert t_i.encode(y, infrared=True)[0].shape == mu.shape  # one shared latent space
+    assert t_i.E_i(y)[0].shape == mu.shape                     # one shared latent space
+    assert t_i.E_v.shared is t_i.E_i.shared and t_i.G_v.shared is t_i.G_i.shared
+    private = lambda m: {id(p) for p in m.private.parameters()}  # noqa: E731
+    assert not private(t_i.E_v) & private(t_i.E_i) and not private(t_i.G_v) & private(t_i.G_i)
     assert t_i.v2i(x).shape == (2, 1, 64, 32)
     assert t_i.i2v(y).shape == (2, 3, 64, 32)
     assert t_i.v2i(x).abs().max() <= 1
@@ -33,7 +36,7 @@ def test_gaussian_latent_and_multiscale_discriminator():
     cfg = get_config("synthetic-ci", ["ti.latent=gaussian", "ti.disc_view=whole", "ti.disc_layers=3",
                                       "ti.disc_scales=2"]).ti
     m = T_I(cfg).train()
-    mu, logvar = m.encode(torch.zeros(1, 3, 64, 32), infrared=False)
+    mu, logvar = m.E_v(torch.zeros(1, 3, 64, 32))
     assert logvar is not None and logvar.shape == mu.shape
     assert [o.shape[-2:] for o in m.D_i(torch.zeros(1, 1, 64, 32))] == [(8, 4), (4, 2)]
 
@@ -84,11 +87,11 @@ def test_spectral_generators_start_as_luminance_and_identity():
     assert m.v2i(x).shape == (2, 1, 64, 32) and m.i2v(y).shape == (2, 3, 64, 32)
     assert torch.allclose(m.v2i(x), (x * luma).sum(1, keepdim=True), atol=1e-5)
     assert torch.allclose(m.i2v(y), y.expand(-1, 3, -1, -1), atol=1e-5)
-    z_v, z_i = m.encode(x, infrared=False)[0], m.encode(y, infrared=True)[0]
-    assert torch.allclose(m.decode(z_v, False, m.pixels(x, False)), x, atol=1e-5)
-    assert torch.allclose(m.decode(z_i, True, m.pixels(y, True)), y, atol=1e-5)
+    z_v, z_i = m.E_v(x)[0], m.E_i(y)[0]
+    assert torch.allclose(m.G_v(z_v, x), x, atol=1e-5)
+    assert torch.allclose(m.G_i(z_i, y), y, atol=1e-5)
     with pytest.raises(ValueError, match="pixels"):
-        m.decode(z_v, True)
+        m.G_i(z_v)
 
 
 def test_spectral_maps_follow_the_code_and_the_projection():
@@ -97,20 +100,19 @@ def test_spectral_maps_follow_the_code_and_the_projection():
     torch.manual_seed(0)
     m = T_I(get_config("synthetic-ci", ["ti.output=spectral"]).ti).eval()
     with torch.no_grad():
-        m.G_i.head.weight.normal_(0, 0.05)
-        m.G_v.body[-1].weight.normal_(0, 0.05)
+        m.G_i.private.head.weight.normal_(0, 0.05)
+        m.G_v.private.body[-1].weight.normal_(0, 0.05)
     x = torch.rand(1, 3, 64, 32) * 2 - 1
-    z = m.encode(x, infrared=False)[0]                      # [1, 32, 32, 16]
-    a = m.decode(z, True, m.pixels(x, False))
-    b = m.decode(z + 1.0, True, m.pixels(x, False))
+    z = m.E_v(x)[0]                                         # [1, 32, 32, 16]
+    a = m.G_i(z, x)
+    b = m.G_i(z + 1.0, x)
     assert not torch.allclose(a, b)
     inside = (a.abs() < 1) & (b.abs() < 1)                  # not clipped to [-1, 1]
     flat = torch.stack([a[inside], b[inside]])
     assert torch.corrcoef(flat)[0, 1] > 0.9999              # exposure: gain and offset only
     y = torch.rand(1, 1, 64, 32) * 2 - 1
-    zi = m.encode(y, infrared=True)[0]
-    assert not torch.allclose(m.decode(zi, False, m.pixels(y, True)),
-                              m.decode(zi + 1.0, False, m.pixels(y, True)))
+    zi = m.E_i(y)[0]
+    assert not torch.allclose(m.G_v(zi, y), m.G_v(zi + 1.0, y))
     red = torch.tensor([0.8, -0.6, -0.6]).view(1, 3, 1, 1).expand(1, 3, 64, 32)
     before = m.v2i(red).mean()
     with torch.no_grad():

@@ -1,13 +1,13 @@
-"""fidelity.translation_ceiling (benchmarks/translation_ceiling.py): the knowable part of
+"""ceilings.translation_ceiling (benchmarks/translation_ceiling.py): the knowable part of
 the infrared twin."""
 import dataclasses
 
 import numpy as np
 import pytest
 
+from d2rl_lib.ceilings import translation_ceiling
 from d2rl_lib.config import get_config
 from d2rl_lib.data.synthetic.world import SyntheticWorld, WorldSpec
-from d2rl_lib.fidelity import translation_ceiling
 
 
 @pytest.mark.parametrize("ir_model", ["nir", "thermal"])
@@ -23,4 +23,26 @@ def test_ceiling_orders_and_leaves_the_world_unchanged(ir_model):
     assert scores["dye_reversed"]["v2i_corr"] < corr[2]
     assert scores["dye_blind"]["v2i_corr"] < corr[2]
     after = SyntheticWorld(spec).render(spec.train_ids + 1, 1, 0, paired=True)[0]
-    assert np.array_equal(before, after)                 # noise, materials, dyes restored
+    assert np.array_equal(before, after)                 # the variants are other WorldSpecs
+
+
+def test_the_knobs_are_part_of_the_cache_key_and_the_default_key_is_unchanged():
+    spec = WorldSpec()
+    # the key of a default world is the one it had before the knobs existed
+    assert spec.key() == dataclasses.replace(spec, sensor_noise=True, average_materials=False,
+                                             dye_response="world").key()
+    keys = {spec.key(), dataclasses.replace(spec, sensor_noise=False).key(),
+            dataclasses.replace(spec, average_materials=True).key(),
+            dataclasses.replace(spec, dye_response="reversed").key(),
+            dataclasses.replace(spec, dye_response="blind").key()}
+    assert len(keys) == 5
+
+
+def test_the_knobs_change_only_what_they_say():
+    spec = WorldSpec(world_seed=2, train_ids=2, test_ids=2, images_per_camera=1)
+    world = SyntheticWorld(spec)
+    quiet = SyntheticWorld(dataclasses.replace(spec, average_materials=True, dye_response="blind"))
+    assert np.array_equal(world.render(1, 1, 0)[0], quiet.render(1, 1, 0)[0])      # visible: same
+    assert not np.array_equal(world.render(1, 3, 0)[0], quiet.render(1, 3, 0)[0])  # infrared: not
+    clean = SyntheticWorld(dataclasses.replace(spec, sensor_noise=False))
+    assert not np.array_equal(world.render(1, 1, 0)[0], clean.render(1, 1, 0)[0])

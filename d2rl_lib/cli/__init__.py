@@ -1,7 +1,7 @@
 """The ``d2rl`` command line (also ``python -m d2rl_lib``).
 
 Thin on purpose: each group lives in its own module (``data``, ``train``,
-``evaluate``, ``gap``, ``bench``, ``config``, ``demo``) and calls the library. A
+``evaluate``, ``gap``, ``config``, ``demo``) and calls the library. A
 :class:`~d2rl_lib.errors.UserError` is printed as one line ``d2rl: error: ...``
 with exit status 2, never as a traceback.
 """
@@ -13,9 +13,9 @@ from typing import List, Optional
 
 from .. import __version__
 from ..errors import DivergenceError, UserError
-from . import bench, config_cmd, data, demo, evaluate, gap, train
+from . import config_cmd, data, demo, evaluate, gap, train
 
-GROUPS = (config_cmd, data, train, evaluate, gap, bench, demo)
+GROUPS = (config_cmd, data, train, evaluate, gap, demo)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="d2rl", description="D2RL (Wang et al., CVPR 2019), an educational "
-                     "reproduction: data, training, evaluation and benchmarks.")
+                     "reproduction: data, training and evaluation.")
     parser.add_argument("--version", action="version", version=f"d2rl {__version__}")
     sub = parser.add_subparsers(dest="group", metavar="COMMAND", parser_class=_Parser)
     sub.required = True

@@ -18,7 +18,8 @@ def register(g) -> None:
 
     s = g.add_parser("show", help="draw identities of the synthetic world in both modalities")
     s.add_argument("--ids", default="1,2,3,4", help="comma-separated person ids")
-    s.add_argument("--out", default="figures/world_grid.png", help="PNG to write")
+    s.add_argument("--out", default="world_grid.png",
+                   help="PNG to write (figures/ holds the notebooks' figures: notebook 01 draws this grid)")
     add_config_args(s)
     s.set_defaults(func=show)
 

@@ -50,7 +50,7 @@ def score_line(result: dict) -> str:
 
 
 def run(args) -> int:
-    from ..runtime import atomic_write_text
+    from ..atomic import atomic_write_text
     from ..trained import evaluate_run, load_run
 
     run_ = load_run(args.checkpoint, args.device)

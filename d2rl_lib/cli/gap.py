@@ -41,9 +41,10 @@ def parse_pixels(text: str) -> tuple:
 
 def run(args) -> int:
     from ..gap import SPACES, measure_run
-    from ..runtime import atomic_write_text, seed_everything
+    from ..atomic import atomic_write_text
+    from ..runtime import seed_everything
     from ..trained import load_run
-    from ..train_reid import load_data
+    from ..data.loading import load_data
 
     pixels = parse_pixels(args.pixels)
     runs, tests = {}, {}

@@ -56,7 +56,7 @@ def run(args) -> int:
 
             run_ti(cfg, run_dir, resume=args.resume)
         else:
-            from ..train_reid import run_method
+            from ..train_tf import run_method
 
             run_method(cfg, run_dir, resume=args.resume)
         if distributed.is_main():

@@ -22,7 +22,10 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.v2 import functional as TF
 
 from ..errors import UserError
+from ..runtime import seed_worker, torch_generator
 from .records import ImageSet
+from .regdb import load_regdb
+from .sysu import load_perm, load_sysu
 
 
 def read_image(path: str, height: int, width: int) -> torch.Tensor:
@@ -78,7 +81,7 @@ def image_size(images: ImageSet) -> Tuple[int, int]:
     size = images.meta.get("size")
     if size is None:
         raise UserError("this ImageSet reads files but has no meta['size'] = (height, width); "
-                        "load it through d2rl_lib.train_reid.load_data")
+                        "load it through d2rl_lib.data.loading.load_data")
     return int(size[0]), int(size[1])
 
 
@@ -117,8 +120,6 @@ def step_batches(images: ImageSet, batch_of: Callable[[int], np.ndarray], start:
             idx = batch_of(step)
             yield step, idx, images.images[torch.from_numpy(idx)]
         return
-    from ..runtime import seed_worker, torch_generator
-
     loader = DataLoader(ImageFiles(images.paths, *image_size(images)),
                         batch_sampler=_StepIndices(batch_of, start, stop), num_workers=num_workers,
                         worker_init_fn=seed_worker if num_workers else None,
@@ -153,36 +154,15 @@ def load_dataset_files(data) -> Tuple[ImageSet, ImageSet]:
                         f"({layout}); check it first with `d2rl data summary --dataset "
                         f"{data.dataset} --root DIR` (see docs/datasets.md)")
     if data.dataset == "sysu":
-        from .sysu import load_perm, load_sysu
-
         train, test = load_sysu(data.root)
         if data.gallery_sampler == "official" and load_perm(data.root) is None:
             raise UserError(f"data.gallery_sampler=official needs {data.root}/exp/rand_perm_cam.mat "
                             f"(from the official SYSU-MM01 repository, evaluation/data_split/); "
                             f"add it or use data.gallery_sampler=seeded")
     elif data.dataset == "regdb":
-        from .regdb import load_regdb
-
         train, test = load_regdb(data.root, data.trial)
     else:
         raise UserError(f"data.dataset={data.dataset!r} is not read from files; choose sysu or regdb")
     for s in (train, test):
         s.meta["size"] = (data.height, data.width)
     return train, test
-
-
-def score_regdb(test: ImageSet, features: torch.Tensor, flip_test: bool) -> dict:
-    """RegDB's test protocol for the loaded trial, both directions, each against the whole
-    other-modality gallery (per-image CMC). The top-level numbers are visible->thermal;
-    ``directions`` holds both. V->V / IR->IR are ``None``: RegDB has one camera per
-    modality, so a same-modality gallery from another camera does not exist."""
-    from ..evaluate import evaluate_regdb
-
-    both = {d: evaluate_regdb(test, features, d) for d in ("visible->thermal", "thermal->visible")}
-    for r in both.values():
-        r["protocol"]["flip_test"] = flip_test
-    out = {k: v for k, v in both["visible->thermal"].items()}
-    out["protocol"] = dict(out["protocol"], directions=list(both), trials=1)
-    out["directions"] = both
-    out["v2v_mAP"] = out["i2i_mAP"] = None
-    return out

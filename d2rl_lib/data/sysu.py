@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 import numpy as np
+from scipy.io import loadmat
 
 from ..errors import UserError
 from .protocol import QUERY_CAMS
@@ -90,7 +91,5 @@ def load_perm(root: str | Path) -> Optional[list]:
     """The official gallery permutations, or None when rand_perm_cam.mat is absent."""
     for p in (Path(root) / "exp" / "rand_perm_cam.mat", Path(root) / "rand_perm_cam.mat"):
         if p.is_file():
-            from scipy.io import loadmat
-
             return loadmat(str(p))["rand_perm_cam"]
     return None

@@ -1,13 +1,17 @@
 r"""T_I: the image-level discrepancy reduction sub-network (paper Sec. 3.1, Fig. 3;
 notebooks 02 and 03).
 
-Two VAEs share one latent space, as in UNIT: the private encoders
-:class:`Encoder` ``E_v`` (visible, 3 channels) and ``E_i`` (infrared, 1 channel)
-end in a block they share, and the generators ``G_v``, ``G_i`` start with a
-block they share, so that a code ``z`` means the same person whichever
-modality it came from:
+Two VAEs share one latent space, as in UNIT: the encoders :class:`Encoder` ``E_v``
+(visible, 3 channels) and ``E_i`` (infrared, 1 channel) have private layers and end in
+a block they share, and the generators :class:`Generator` ``G_v``, ``G_i`` start with a
+block they share, so that a code ``z`` means the same person whichever modality it came
+from:
 
 .. math:: z = E_v(x) = E_i(y), \quad \hat x_i = G_i(E_v(x)), \quad \hat y_v = G_v(E_i(y))
+
+In code: ``mu, logvar = t_i.E_v(x)``; ``z = t_i.sample(mu, logvar)``; ``t_i.G_i(z, x)``
+(the generators also take the image the code came from, which the spectral generators
+map; UNIT's ignore it); ``t_i.v2i(x)`` and ``t_i.i2v(y)`` translate with the mean code.
 
 Latent form (``ti.latent``): ``"unit"`` is UNIT's unit-variance VAE, the encoder
 outputs the mean and ``z = \mu + \epsilon``, ``\epsilon \sim N(0, I)``, so the KL term
@@ -41,8 +45,9 @@ IR_CHANNELS = 1
 LUMA = torch.tensor([0.299, 0.587, 0.114])      # ITU-R 601 luminance weights
 
 
-class Encoder(nn.Module):
-    """E_v or E_i: image [B, C, H, W] -> latent mean [B, 4c, H/4, W/4] (before the shared block)."""
+class PrivateEncoder(nn.Module):
+    """The private layers of E_v or E_i: image [B, C, H, W] -> [B, c 2^d, H/2^d, W/2^d]
+    (``ti.n_down`` = d stride-2 convolutions, then ``ti.n_res`` residual blocks)."""
 
     def __init__(self, in_ch: int, ch: int, n_down: int, n_res: int):
         super().__init__()
@@ -58,9 +63,9 @@ class Encoder(nn.Module):
         return self.body(x)
 
 
-class Generator(nn.Module):
-    """G_v or G_i: latent [B, 4c, H/s, W/s] (after the shared block) -> image [B, C, H, W] in
-    [-1, 1] (``ti.output="image"``, UNIT's generator).
+class PrivateGenerator(nn.Module):
+    """The private layers of G_v or G_i: latent [B, 4c, H/s, W/s] (after the shared block)
+    -> image [B, C, H, W] in [-1, 1] (``ti.output="image"``, UNIT's generator).
 
     With ``affine_in=k`` (G_v of ``ti.output="spectral"``) it stays at the latent's resolution and
     returns, per latent pixel, the coefficients of an affine map from k input channels to
@@ -102,6 +107,62 @@ class Exposure(nn.Module):
 
     def forward(self, h):
         return self.head(self.body(h))
+
+
+class Encoder(nn.Module):
+    """E_v or E_i (paper Fig. 3; notebook 02): image [B, C, H, W] -> (mu, logvar) of q(z | image),
+    mu [B, 4c, H/s, W/s]: the modality's private layers, then the block E_v and E_i share
+    (the same module object in both), then, for ``ti.latent="gaussian"``, the shared
+    log-variance head (logvar is None in UNIT's unit-variance form)."""
+
+    def __init__(self, private: PrivateEncoder, shared: nn.Module, logvar: Optional[nn.Module] = None):
+        super().__init__()
+        self.private, self.shared, self.logvar = private, shared, logvar
+
+    @property
+    def out_channels(self) -> int:
+        return self.private.out_channels
+
+    def forward(self, img: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        mu = self.shared(self.private(img))                       # [B, 4c, H/s, W/s]
+        return mu, (self.logvar(mu) if self.logvar is not None else None)
+
+
+class Generator(nn.Module):
+    """G_v or G_i (paper Fig. 3; notebooks 02-03): a code z [B, 4c, H/s, W/s] -> image
+    [B, C, H, W] in [-1, 1]: the first block, which G_v and G_i share, then the modality's
+    private layers.
+
+    ``G(z, source)``: ``source`` is the image the code was encoded from ([B, 3 or 1, H, W];
+    an infrared one is read as three equal channels). UNIT's generators
+    (``ti.output="image"``) draw the whole image from z and ignore it; the spectral ones map
+    its pixels: G_i (``exposure``) scales and shifts the spectral projection ``P_v(pixels)``
+    by the log gain and offset it reads from z; G_v (``colour_map``) maps each pixel's
+    colours by an affine map whose coefficients it draws from z at the code's resolution
+    (upsampled), so the person's edges and texture come from the image."""
+
+    def __init__(self, shared: nn.Module, private: nn.Module, kind: str = "image",
+                 P_v: Optional[nn.Module] = None):
+        super().__init__()
+        if kind not in ("image", "exposure", "colour_map"):
+            raise ValueError(f"generator kind {kind!r}: image, exposure or colour_map")
+        self.shared, self.private, self.kind = shared, private, kind
+        self.P_v = P_v                                            # the exposure's projection
+
+    def forward(self, z: torch.Tensor, source: Optional[torch.Tensor] = None) -> torch.Tensor:
+        out = self.private(self.shared(z))
+        if self.kind == "image":
+            return out                                            # [B, C, H, W]
+        if source is None:
+            raise ValueError("a spectral generator maps the pixels of the image the code came "
+                             "from: call G(z, source)")
+        pixels = source.expand(-1, 3, -1, -1)                     # [B, 3, H, W]
+        if self.kind == "exposure":                               # out: [B, 2, 1, 1] log gain, offset
+            return (out[:, :1].exp() * (self.P_v(pixels) + 1) - 1 + out[:, 1:]).clamp(-1, 1)
+        b, k, h, w = pixels.shape
+        coef = F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False)
+        weights = coef[:, : 3 * k].view(b, 3, k, h, w)                         # [B, 3, 3, H, W]
+        return ((weights * pixels.unsqueeze(1)).sum(2) + coef[:, 3 * k:]).clamp(-1, 1)
 
 
 class Discriminator(nn.Module):
@@ -146,42 +207,44 @@ def person_box(x: torch.Tensor) -> torch.Tensor:
 
 
 class T_I(nn.Module):
-    """The whole image-level sub-network: E_v, E_i, G_v, G_i (two VAEs with a shared
-    latent space) and D_v, D_i (two GANs). See the module docstring."""
+    """The whole image-level sub-network (paper Sec. 3.1, Fig. 3): E_v, E_i, G_v, G_i (two
+    VAEs with a shared latent space) and D_v, D_i (two GANs). See the module docstring."""
 
     def __init__(self, ti_cfg):
         super().__init__()
         c, d, r = ti_cfg.channels, ti_cfg.n_down, ti_cfg.n_res
-        self.E_v = Encoder(3, c, d, r)
-        self.E_i = Encoder(IR_CHANNELS, c, d, r)
-        latent_ch = self.E_v.out_channels
-        self.shared_enc = ResBlock(latent_ch)            # last encoder block, shared
-        self.shared_dec = ResBlock(latent_ch)            # first generator block, shared
+        private_v = PrivateEncoder(3, c, d, r)
+        private_i = PrivateEncoder(IR_CHANNELS, c, d, r)
+        latent_ch = private_v.out_channels
+        shared_enc = ResBlock(latent_ch)                 # last encoder block, shared
+        shared_dec = ResBlock(latent_ch)                 # first generator block, shared
         self.spectral = ti_cfg.output == "spectral"
         if self.spectral:
             # P_v: one colour projection for every visible pixel, starting as luminance: the
             # cameras' spectral response, which G_i's exposure then scales and shifts.
-            self.P_v = nn.Conv2d(3, IR_CHANNELS, 1)
+            P_v = nn.Conv2d(3, IR_CHANNELS, 1)
             with torch.no_grad():
-                self.P_v.weight.copy_(LUMA.view(1, 3, 1, 1))
-                self.P_v.bias.zero_()
+                P_v.weight.copy_(LUMA.view(1, 3, 1, 1))
+                P_v.bias.zero_()
             identity = torch.cat([torch.eye(3).flatten(), torch.zeros(3)])    # [3*3 + 3]
-            self.G_v = Generator(3, latent_ch, d, r, affine_in=3, init=identity)
-            self.G_i = Exposure(latent_ch, r)
+            self.G_v = Generator(shared_dec, PrivateGenerator(3, latent_ch, d, r, affine_in=3, init=identity),
+                                 "colour_map")
+            self.G_i = Generator(shared_dec, Exposure(latent_ch, r), "exposure", P_v)
         else:
-            self.G_v = Generator(3, latent_ch, d, r)
-            self.G_i = Generator(IR_CHANNELS, latent_ch, d, r)
-        self.logvar = (nn.Conv2d(latent_ch, latent_ch, 1) if ti_cfg.latent == "gaussian" else None)
+            self.G_v = Generator(shared_dec, PrivateGenerator(3, latent_ch, d, r))
+            self.G_i = Generator(shared_dec, PrivateGenerator(IR_CHANNELS, latent_ch, d, r))
+        logvar = nn.Conv2d(latent_ch, latent_ch, 1) if ti_cfg.latent == "gaussian" else None
+        self.E_v = Encoder(private_v, shared_enc, logvar)
+        self.E_i = Encoder(private_i, shared_enc, logvar)
         disc = (ti_cfg.disc_channels, ti_cfg.disc_layers, ti_cfg.disc_scales, ti_cfg.disc_view)
         self.D_v = Discriminator(3, *disc)
         self.D_i = Discriminator(IR_CHANNELS, *disc)
         self.down = 2 ** d
 
-    # -- the two VAEs ------------------------------------------------------------------
-    def encode(self, img: torch.Tensor, infrared: bool) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """(mu, logvar) of q(z | image); logvar is None in the unit-variance form."""
-        h = self.shared_enc((self.E_i if infrared else self.E_v)(img))    # [B, 4c, H/4, W/4]
-        return h, (self.logvar(h) if self.logvar is not None else None)
+    @property
+    def P_v(self) -> Optional[nn.Module]:
+        """The spectral projection of G_i (``ti.output="spectral"``), else None."""
+        return self.G_i.P_v
 
     def sample(self, mu: torch.Tensor, logvar: Optional[torch.Tensor]) -> torch.Tensor:
         """z = mu + sigma * eps (sigma = 1 in the unit form) while training; mu in eval mode."""
@@ -190,44 +253,17 @@ class T_I(nn.Module):
         sigma = torch.exp(0.5 * logvar) if logvar is not None else 1.0
         return mu + sigma * torch.randn_like(mu)
 
-    def pixels(self, img: torch.Tensor, infrared: bool) -> Optional[torch.Tensor]:
-        """The full-resolution colours [B, 3, H, W] the spectral generators map (an infrared
-        image as three equal channels); None for UNIT's generators, which need only z."""
-        if not self.spectral:
-            return None
-        return img.expand(-1, 3, -1, -1) if infrared else img
-
-    def decode(self, z: torch.Tensor, infrared: bool, pixels: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """G_i (``infrared``) or G_v of the code z [B, 4c, H/s, W/s].
-
-        Spectral generators (``ti.output="spectral"``) also take the pixels [B, 3, H, W]
-        (:meth:`pixels`) they map, so the person's edges and texture come from the image:
-        G_i scales and shifts the spectral projection P_v(pixels) by the exposure it reads
-        from z; G_v maps each pixel's colours by an affine map whose coefficients it draws
-        from z at the code's resolution (upsampled)."""
-        out = (self.G_i if infrared else self.G_v)(self.shared_dec(z))
-        if not self.spectral:
-            return out
-        if pixels is None:
-            raise ValueError("a spectral T_I decodes a code together with the pixels it maps: "
-                             "decode(z, infrared, t_i.pixels(image, its modality))")
-        if infrared:                                   # out: [B, 2, 1, 1] log gain, offset
-            return (out[:, :1].exp() * (self.P_v(pixels) + 1) - 1 + out[:, 1:]).clamp(-1, 1)
-        b, k, h, w = pixels.shape
-        coef = F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False)
-        weights = coef[:, : 3 * k].view(b, 3, k, h, w)                         # [B, 3, 3, H, W]
-        return ((weights * pixels.unsqueeze(1)).sum(2) + coef[:, 3 * k:]).clamp(-1, 1)
-
     # -- translation ----------------------------------------------------------------------
     def v2i(self, x: torch.Tensor) -> torch.Tensor:
-        """x [B, 3, H, W] -> x_hat_i = G_i(E_v(x)) [B, 1, H, W]."""
-        return self.decode(self.encode(x, infrared=False)[0], True, self.pixels(x, False))
+        """x [B, 3, H, W] -> x_hat_i = G_i(E_v(x)) [B, 1, H, W] (the mean code)."""
+        return self.G_i(self.E_v(x)[0], x)
 
     def i2v(self, y: torch.Tensor) -> torch.Tensor:
-        """y [B, 1, H, W] -> y_hat_v = G_v(E_i(y)) [B, 3, H, W]."""
-        return self.decode(self.encode(y, infrared=True)[0], False, self.pixels(y, True))
+        """y [B, 1, H, W] -> y_hat_v = G_v(E_i(y)) [B, 3, H, W] (the mean code)."""
+        return self.G_v(self.E_i(y)[0], y)
 
     def generator_parameters(self):
+        """E_v, E_i, G_v, G_i (each shared block once)."""
         for name, p in self.named_parameters():
             if not name.startswith(("D_v.", "D_i.")):
                 yield p

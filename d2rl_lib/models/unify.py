@@ -9,9 +9,13 @@ Three choices, one function:
 
 Images are float [B, 3, H, W] in [-1, 1]; infrared images carry 3 identical
 channels in the data, of which T_I uses one. Gradients flow into T_I's
-generators unless the caller wraps the call in ``torch.no_grad()``.
+generators unless the caller wraps the call in ``torch.no_grad()``. During D2RL's joint
+steps the translations come from the T_I objective's own forward pass (``translations``),
+so the re-ID loss reaches the generators through the very images T_I's losses judge.
 """
 from __future__ import annotations
+
+from typing import Optional, Tuple
 
 import torch
 
@@ -20,9 +24,13 @@ from ..data.records import INFRARED
 MODES = ("multi-spectral", "infrared", "visible")
 
 
-def unify(t_i, images: torch.Tensor, modality: torch.Tensor, mode: str = "multi-spectral") -> torch.Tensor:
+def unify(t_i, images: torch.Tensor, modality: torch.Tensor, mode: str = "multi-spectral",
+          translations: Optional[Tuple[torch.Tensor, torch.Tensor]] = None) -> torch.Tensor:
     """images [B, 3, H, W], modality [B] (0 visible, 1 infrared) -> unified images
-    [B, 4, H, W] (multi-spectral) or [B, 3, H, W]."""
+    [B, 4, H, W] (multi-spectral) or [B, 3, H, W].
+
+    ``translations``: (x_hat_i [Bv, 1, H, W], y_hat_v [Bi, 3, H, W]) of the batch's visible
+    and infrared images, in batch order, already computed; otherwise ``t_i`` translates."""
     if mode not in MODES:
         raise ValueError(f"unification mode {mode!r}: choose one of {', '.join(MODES)}")
     ir = (modality.to(images.device) == INFRARED)
@@ -35,13 +43,13 @@ def unify(t_i, images: torch.Tensor, modality: torch.Tensor, mode: str = "multi-
         if mode == "visible":
             out[vis] = x
         else:
-            x_hat_i = t_i.v2i(x)                                 # [Bv, 1, H, W]
+            x_hat_i = t_i.v2i(x) if translations is None else translations[0]  # [Bv, 1, H, W]
             out[vis] = torch.cat([x, x_hat_i], 1) if mode == "multi-spectral" else x_hat_i.expand(-1, 3, -1, -1)
     if ir.any():
         y = images[ir][:, :1]                                    # [Bi, 1, H, W]
         if mode == "infrared":
             out[ir] = y.expand(-1, 3, -1, -1)
         else:
-            y_hat_v = t_i.i2v(y)                                 # [Bi, 3, H, W]
+            y_hat_v = t_i.i2v(y) if translations is None else translations[1]  # [Bi, 3, H, W]
             out[ir] = torch.cat([y_hat_v, y], 1) if mode == "multi-spectral" else y_hat_v
     return out

@@ -34,6 +34,11 @@ its dye's *hue* through a fixed, non-monotone lookup table instead of its
 darkness. Nothing smooth links the visible colour to the infrared intensity,
 and unpaired translation cannot recover the mapping (notebook 04's exercise:
 when does the paper's premise fail?).
+
+Two switches of :class:`~d2rl_lib.data.synthetic.world.WorldSpec` take parts of this
+model away, for ``d2rl_lib.ceilings.translation_ceiling`` (notebook 03) only:
+``average_materials`` gives every garment the average material, ``dye_response`` turns
+the dye's darkness round (``"reversed"``) or sets it to the middle (``"blind"``).
 """
 from __future__ import annotations
 
@@ -50,8 +55,25 @@ HAIR_T = 0.45
 SKIN_EMISSIVITY = 0.98
 
 
+# Every material's (emissivity, heat transfer, sheen) averaged: WorldSpec.average_materials.
+AVERAGE_MATERIAL = tuple(np.mean(list(MATERIALS.values()), axis=0))
+
+
 def darkness(dye: np.ndarray) -> float:
     return float(1.0 - dye @ LUMA)
+
+
+def dye_darkness(dye: np.ndarray, dye_response: str = "world") -> float:
+    """The darkness that heats a garment: the world's (:func:`darkness`), turned round
+    (``"reversed"``: light dyes run warm) or the same for every dye (``"blind"``: 0.5)."""
+    if dye_response == "blind":
+        return 0.5
+    return 1.0 - darkness(dye) if dye_response == "reversed" else darkness(dye)
+
+
+def material_of(g: Garment, average_materials: bool = False) -> tuple:
+    """The garment's (emissivity, heat transfer, sheen), or the average material's."""
+    return AVERAGE_MATERIAL if average_materials else MATERIALS[MATERIAL_NAMES[g.material]]
 
 
 def hue_table(world_seed: int, bins: int = 12) -> np.ndarray:
@@ -61,26 +83,30 @@ def hue_table(world_seed: int, bins: int = 12) -> np.ndarray:
 
 
 def garment_temperature(g: Garment, dye: np.ndarray, ambient: float, ir_model: str,
-                        table: np.ndarray) -> float:
-    eps, transfer, _ = MATERIALS[MATERIAL_NAMES[g.material]]
+                        table: np.ndarray, average_materials: bool = False,
+                        dye_response: str = "world") -> float:
+    eps, transfer, _ = material_of(g, average_materials)
     if ir_model == "hue-lookup":
         hue = colorsys.rgb_to_hsv(*dye)[0]
         base = table[int(hue * len(table)) % len(table)]
     else:
-        base = ambient + 0.5 * transfer * (0.85 - ambient) + 0.3 * darkness(dye)
+        base = ambient + 0.5 * transfer * (0.85 - ambient) + 0.3 * dye_darkness(dye, dye_response)
     return base + g.thermal_offset
 
 
 def garment_radiance(g: Garment, dye: np.ndarray, ambient: float, ir_model: str,
-                     table: np.ndarray) -> float:
-    eps = MATERIALS[MATERIAL_NAMES[g.material]][0]
-    t = garment_temperature(g, dye, ambient, ir_model, table)
+                     table: np.ndarray, average_materials: bool = False,
+                     dye_response: str = "world") -> float:
+    eps = material_of(g, average_materials)[0]
+    t = garment_temperature(g, dye, ambient, ir_model, table, average_materials, dye_response)
     return eps * t + (1 - eps) * ambient
 
 
 def render_infrared(p: Person, cam: Camera, lab: np.ndarray, alt: np.ndarray, s: np.ndarray,
-                    rng: np.random.Generator, ir_model: str, table: np.ndarray) -> np.ndarray:
-    """[H, W] float radiance image in 0..1 (before blur and noise)."""
+                    rng: np.random.Generator, ir_model: str, table: np.ndarray,
+                    average_materials: bool = False, dye_response: str = "world") -> np.ndarray:
+    """[H, W] float radiance image in 0..1 (before blur and noise); ``average_materials``
+    and ``dye_response`` as the :class:`~d2rl_lib.data.synthetic.world.WorldSpec` fields."""
     h, w = lab.shape
     amb = cam.ambient * rng.uniform(0.95, 1.05)
     v = (np.arange(h, dtype=np.float32)[:, None] + 0.5) / h
@@ -100,9 +126,10 @@ def render_infrared(p: Person, cam: Camera, lab: np.ndarray, alt: np.ndarray, s:
     radiance[HAIR] = radiance[HAIR + n] = HAIR_T
     for part, g in ((TOP, p.top), (BOTTOM, p.bottom), (SHOES, p.shoes), (BAG, p.bag_item),
                     (HAT, p.hat_item)):
-        radiance[part] = garment_radiance(g, g.dye, amb, ir_model, table)
+        radiance[part] = garment_radiance(g, g.dye, amb, ir_model, table, average_materials, dye_response)
         if g.pattern:
-            radiance[part + n] = garment_radiance(g, g.dye2, amb, ir_model, table)
+            radiance[part + n] = garment_radiance(g, g.dye2, amb, ir_model, table, average_materials,
+                                                  dye_response)
     occ = lab == OCCLUDER
     occ_t = amb + rng.uniform(-0.05, 0.1) if occ.any() else None
     body = (lab != BG) & ~occ

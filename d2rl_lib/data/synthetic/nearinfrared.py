@@ -30,6 +30,11 @@ So a visible pixel's colour already tells most of its near-infrared intensity: p
 is a fair translation, and a translator that learns the red-end weights, bright skin and
 the dim background does better (notebook 03). Compare ``infrared.py`` (RegDB's thermal
 sensor), where colour says almost nothing.
+
+As in ``infrared.py``, two :class:`~d2rl_lib.data.synthetic.world.WorldSpec` switches
+(``d2rl_lib.ceilings.translation_ceiling``, notebook 03) take parts away:
+``average_materials`` (every fabric factor the average one) and ``dye_response``
+(``"reversed"``: dyes dark at the red end bright; ``"blind"``: every dye in the middle).
 """
 from __future__ import annotations
 
@@ -47,6 +52,7 @@ SKIN_NIR = (0.55, 0.30)                  # skin: base + slope x visible luminanc
 HAIR_NIR = (0.12, 0.60)                  # hair: base + slope x visible luminance
 BACKGROUND_NIR = (0.35, 0.25)            # wall / ground reflectance (upper, lower part)
 SPOT_WIDTH = 0.45                        # the illuminator's spot: Gaussian sigma, frame heights
+AVERAGE_MATERIAL_NIR = float(np.mean(list(MATERIAL_NIR.values())))   # WorldSpec.average_materials
 
 
 def dye_response(dye: np.ndarray) -> float:
@@ -54,10 +60,20 @@ def dye_response(dye: np.ndarray) -> float:
     return float(dye @ DYE_NIR)
 
 
-def garment_reflectance(g: Garment, dye: np.ndarray) -> float:
+def world_dye_response(dye: np.ndarray, mode: str = "world") -> float:
+    """:func:`dye_response` as the world's ``dye_response`` mode has it: the world's own,
+    turned round (``"reversed"``) or the same for every dye (``"blind"``: 0.5)."""
+    if mode == "blind":
+        return 0.5
+    return 1.0 - dye_response(dye) if mode == "reversed" else dye_response(dye)
+
+
+def garment_reflectance(g: Garment, dye: np.ndarray, average_materials: bool = False,
+                        dye_mode: str = "world") -> float:
     """A garment's near-infrared reflectance for one of its dyes (module docstring)."""
-    base = 0.10 + 0.85 * dye_response(dye)
-    return base * MATERIAL_NIR[MATERIAL_NAMES[g.material]] + 0.5 * g.thermal_offset
+    base = 0.10 + 0.85 * world_dye_response(dye, dye_mode)
+    factor = AVERAGE_MATERIAL_NIR if average_materials else MATERIAL_NIR[MATERIAL_NAMES[g.material]]
+    return base * factor + 0.5 * g.thermal_offset
 
 
 def illumination(cam: Camera, h: int, w: int, strength: float) -> np.ndarray:
@@ -68,8 +84,10 @@ def illumination(cam: Camera, h: int, w: int, strength: float) -> np.ndarray:
 
 
 def render_nir(p: Person, cam: Camera, lab: np.ndarray, alt: np.ndarray, s: np.ndarray,
-               rng: np.random.Generator) -> np.ndarray:
-    """[H, W] float image in 0..1 (before blur and noise)."""
+               rng: np.random.Generator, average_materials: bool = False,
+               dye_response: str = "world") -> np.ndarray:
+    """[H, W] float image in 0..1 (before blur and noise); ``average_materials`` and
+    ``dye_response`` as the :class:`~d2rl_lib.data.synthetic.world.WorldSpec` fields."""
     h, w = lab.shape
     light = illumination(cam, h, w, cam.nir_spot * rng.uniform(0.9, 1.1))  # auto-exposure jitter
     v = _grid(h, w)[0]
@@ -88,9 +106,9 @@ def render_nir(p: Person, cam: Camera, lab: np.ndarray, alt: np.ndarray, s: np.n
     refl[HAIR] = refl[HAIR + n] = HAIR_NIR[0] + HAIR_NIR[1] * float(p.hair @ LUMA)
     for part, g in ((TOP, p.top), (BOTTOM, p.bottom), (SHOES, p.shoes), (BAG, p.bag_item),
                     (HAT, p.hat_item)):
-        refl[part] = garment_reflectance(g, g.dye)
+        refl[part] = garment_reflectance(g, g.dye, average_materials, dye_response)
         if g.pattern:
-            refl[part + n] = garment_reflectance(g, g.dye2)
+            refl[part + n] = garment_reflectance(g, g.dye2, average_materials, dye_response)
     occ = lab == OCCLUDER
     body = (lab != BG) & ~occ
     shade = 1.0 - 0.35 * np.clip((one_row(s) * 4.0) ** 2, 0, 1)  # lit from the lens: round body

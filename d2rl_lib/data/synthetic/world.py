@@ -32,11 +32,21 @@ from .visible import render_visible
 RENDER_VERSION = 3  # bump when the renderer changes: invalidates the disk cache
 ALL_CAMS = (1, 2, 3, 4, 5, 6)
 IR_MODELS = ("nir", "thermal", "hue-lookup")   # data.ir_model: nearinfrared.py, infrared.py
+DYE_RESPONSES = ("world", "reversed", "blind")  # WorldSpec.dye_response
 
 
 @dataclass(frozen=True)
 class WorldSpec:
-    """The settings that decide every pixel of the world."""
+    """The settings that decide every pixel of the world.
+
+    The last three take parts of the world away, to ask what a translator could know
+    (``d2rl_lib.ceilings.translation_ceiling``, notebook 03); they are not in the data
+    config, and their defaults are the world itself: ``sensor_noise=False`` renders
+    without the cameras' noise, ``average_materials=True`` gives every garment the
+    average material in the infrared (``infrared.py``, ``nearinfrared.py``; the visible
+    image is unchanged), ``dye_response`` turns the dye's effect on the infrared round
+    (``"reversed"``) or removes it (``"blind"``: every dye in the middle).
+    """
 
     world_seed: int = 0
     train_ids: int = 64
@@ -46,6 +56,9 @@ class WorldSpec:
     height: int = 64
     width: int = 32
     ir_hidden_sd: float = HIDDEN_HEAT_SD
+    sensor_noise: bool = True
+    average_materials: bool = False
+    dye_response: str = "world"
 
     @classmethod
     def from_config(cls, data) -> "WorldSpec":
@@ -65,12 +78,17 @@ class WorldSpec:
             raise UserError(f"data.ir_hidden_sd={self.ir_hidden_sd}: must be >= 0 (0.08 by default)")
         if self.ir_model not in IR_MODELS:
             raise UserError(f"data.ir_model={self.ir_model!r}: choose one of {', '.join(IR_MODELS)}")
+        if self.dye_response not in DYE_RESPONSES:
+            raise UserError(f"dye_response={self.dye_response!r}: choose one of {', '.join(DYE_RESPONSES)}")
         return self
 
     def key(self) -> str:
         d = dict(self.__dict__)
-        if d["ir_hidden_sd"] == HIDDEN_HEAT_SD:        # worlds cached before the knob keep their key
-            del d["ir_hidden_sd"]
+        # worlds cached before these knobs keep their key: a knob at its default is left out
+        for name, default in (("ir_hidden_sd", HIDDEN_HEAT_SD), ("sensor_noise", True),
+                              ("average_materials", False), ("dye_response", "world")):
+            if d[name] == default:
+                del d[name]
         blob = json.dumps({"v": RENDER_VERSION, **d}, sort_keys=True)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
@@ -150,16 +168,19 @@ class SyntheticWorld:
             img = render_visible(p, it, view_cam, lab, alt, s, rng)
             if sigma > 0.05:
                 img = _blur(img, sigma)
-            img = _add_noise(img, view_cam.noise, rng)
+            if self.spec.sensor_noise:
+                img = _add_noise(img, view_cam.noise, rng)
         else:
-            if self.spec.ir_model == "nir":
-                ir, soft = render_nir(p, view_cam, lab, alt, s, rng), 1.0
+            spec = self.spec
+            if spec.ir_model == "nir":
+                ir, soft = render_nir(p, view_cam, lab, alt, s, rng, spec.average_materials,
+                                      spec.dye_response), 1.0
             else:                                     # thermal optics are softer
-                ir, soft = render_infrared(p, view_cam, lab, alt, s, rng, self.spec.ir_model,
-                                           self.table), 1.15
+                ir, soft = render_infrared(p, view_cam, lab, alt, s, rng, spec.ir_model, self.table,
+                                           spec.average_materials, spec.dye_response), 1.15
             if sigma > 0.05:
                 ir = _blur(ir, sigma * soft)
-            img = _add_noise(ir, view_cam.noise, rng)
+            img = _add_noise(ir, view_cam.noise, rng) if spec.sensor_noise else ir
         img = _to_uint8(img)
         if img.ndim == 2:  # infrared: the same intensity in the three channels
             img = np.repeat(img[..., None], 3, axis=2)

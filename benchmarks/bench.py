@@ -1,16 +1,22 @@
-"""Speed, efficiency and memory, measured side by side (``d2rl bench``, ``make bench``).
+"""Speed, efficiency and memory, measured side by side (``make bench``).
+
+    python benchmarks/bench.py                      # everything (about 10 min on 2 cores), results/bench.json
+    python benchmarks/bench.py --quick --out /tmp/b.json    # tiny shapes, seconds (the test)
+    python benchmarks/bench.py --only eval --only data      # some measurements, merged into the JSON
+    python benchmarks/bench.py --profile joint_step         # torch.profiler table of the joint step
 
 Every measurement returns ``(value, details)``; ``details`` says what was run: the
 thread count, the shapes, the torch version and the command. :func:`run_bench`
-gathers them into ``results/bench.json`` and a markdown table.
+gathers them into ``results/bench.json`` and a markdown table (the generated part of
+``docs/benchmarks.md``). Not part of ``d2rl_lib``: it measures the library from outside.
 
 - ``matmul``: the machine's fp32 matrix-multiply rate (``torch.mm`` of square
   matrices, best of several), at the thread count the steps use: the "peak".
 - ``tf_step`` / ``joint_step``: FLOPs of one training step (forward + backward,
   counted by ``torch.utils.flop_counter.FlopCounterMode``) per measured second,
-  over the peak. ``tf_step`` is one T_F step (``ReIDTrainer.step``); ``joint_step``
-  the whole joint D2RL iteration (``train_reid.joint_step``: a D_v/D_i update and one
-  backward pass through T_I's generators and T_F). At the classroom preset's shapes
+  over the peak. ``tf_step`` is one T_F step (``TFTrainer.step``); ``joint_step``
+  the whole joint D2RL iteration (``TFTrainer.joint_step``, paper Sec. 3.3: a D_v/D_i
+  update and one backward pass through T_I's generators and T_F). At the classroom preset's shapes
   and (``*_paper``) at the ``sysu`` preset's (ResNet-50, 288 x 144, T_I with 64
   channels), there with a reduced batch, said in the details.
 - ``data``: images per second of the input pipeline of the classroom run (PK
@@ -20,10 +26,15 @@ gathers them into ``results/bench.json`` and a markdown table.
   vectorised ``eval_sysu`` against a straightforward per-query loop.
 - ``notebooks``: read from the results files of ``make demo`` / a timed nbval run.
 - ``rss``: peak resident memory of a short classroom-shaped training run in a
-  child process (``resource.getrusage(RUSAGE_CHILDREN)``).
+  child process (``os.wait4``'s rusage of that child).
+
+The library's training and data modules are imported inside the measurements that use
+them: ``rss`` runs first, while this process is still small (see
+:func:`training_peak_rss`).
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import math
@@ -40,7 +51,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from .config import Config, get_config
+from d2rl_lib.config import Config, get_config
+
+ROOT = Path(__file__).resolve().parents[1]
 
 NAMES = ("matmul", "tf_step", "joint_step", "tf_step_paper", "joint_step_paper", "data", "eval",
          "notebooks", "rss")
@@ -115,12 +128,12 @@ def _shapes(cfg: Config, batch_images: int) -> dict:
 
 def tf_step(cfg: Config, steps: int = 5) -> dict:
     """Seconds and FLOPs of one T_F training step (baseline, 3 channels) at ``cfg``'s shapes."""
-    from .train_reid import ReIDTrainer
+    from d2rl_lib.train_tf import TFTrainer
 
     torch.manual_seed(0)
     x, labels, _ = _batch(cfg, 3)
     num_classes = max(cfg.data.train_ids, cfg.schedule.batch_ids)
-    trainer = ReIDTrainer(cfg, num_classes, 3, torch.device("cpu"))
+    trainer = TFTrainer(cfg, num_classes, 3, torch.device("cpu"))
     if cfg.runtime.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     flops = count_flops(lambda: trainer.step(x, labels))                 # also the warm-up step
@@ -131,15 +144,15 @@ def tf_step(cfg: Config, steps: int = 5) -> dict:
 
 def joint_step_setup(cfg: Config):
     """(call, batch size): one joint D2RL iteration at ``cfg``'s shapes, ready to time."""
-    from .train_reid import ReIDTrainer, joint_step
-    from .train_ti import TITrainer
+    from d2rl_lib.train_tf import TFTrainer
+    from d2rl_lib.train_ti import TITrainer
 
     torch.manual_seed(0)
     raw, labels, modality = _batch(cfg, 3)
     num_classes = max(cfg.data.train_ids, cfg.schedule.batch_ids)
     ti = TITrainer(cfg, torch.device("cpu"))
-    trainer = ReIDTrainer(cfg, num_classes, 4, torch.device("cpu"))
-    return (lambda: joint_step(ti, trainer, raw, modality, labels)), len(raw)
+    trainer = TFTrainer(cfg, num_classes, 4, torch.device("cpu"))
+    return (lambda: trainer.joint_step(ti, raw, modality, labels)), len(raw)
 
 
 def joint_step_measure(cfg: Config, steps: int = 3) -> dict:
@@ -168,10 +181,10 @@ def profile_step(cfg: Config, steps: int = 5, rows: int = 25) -> str:
     """torch.profiler table of ``steps`` T_F training steps (self CPU time, by op)."""
     from torch.profiler import ProfilerActivity, profile
 
-    from .train_reid import ReIDTrainer
+    from d2rl_lib.train_tf import TFTrainer
 
     x, labels, _ = _batch(cfg, 3)
-    trainer = ReIDTrainer(cfg, max(cfg.data.train_ids, cfg.schedule.batch_ids), 3, torch.device("cpu"))
+    trainer = TFTrainer(cfg, max(cfg.data.train_ids, cfg.schedule.batch_ids), 3, torch.device("cpu"))
     trainer.step(x, labels)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(steps):
@@ -205,10 +218,10 @@ def data_pipeline(cfg: Config, steps: int = 30) -> dict:
     in-memory images, scaling to [-1, 1] and the per-image augmentation (the
     ``run_method`` loop's path), plus the world's rendering rate (the one-off cost
     the disk cache saves)."""
-    from .data.augment import augment_batch, reid_augment
-    from .data.records import to_signed
-    from .data.samplers import CrossModalityPKSampler
-    from .data.synthetic import load_synthetic
+    from d2rl_lib.data.augment import augment_batch, reid_augment
+    from d2rl_lib.data.records import to_signed
+    from d2rl_lib.data.samplers import CrossModalityPKSampler
+    from d2rl_lib.data.synthetic import load_synthetic
 
     train = load_synthetic(cfg.data).train
     sampler = CrossModalityPKSampler(train.labels, train.modality, cfg.schedule.batch_ids,
@@ -231,7 +244,7 @@ def data_pipeline(cfg: Config, steps: int = 30) -> dict:
 def world_render_speed(sizes=((128, 64), (64, 32)), ids: int = 30, repeats: int = 3) -> dict:
     """Images per second the synthetic world renders at each (height, width), one core:
     the best of ``repeats`` passes over ``ids`` identities x 6 cameras x 4 images."""
-    from .data.synthetic import SyntheticWorld, WorldSpec
+    from d2rl_lib.data.synthetic import SyntheticWorld, WorldSpec
 
     out = {}
     for h, w in sizes:
@@ -254,10 +267,10 @@ def world_render_speed(sizes=((128, 64), (64, 32)), ids: int = 30, repeats: int 
 def file_pipeline(height: int = 288, width: int = 144, workers: int = 0, batches: int = 6) -> dict:
     """Images per second read from a SYSU-MM01-layout folder (JPEG decode + resize to
     ``height x width``) through ``step_batches``, for a small synthetic export."""
-    from .data.export import export_sysu
-    from .data.files import step_batches
-    from .data.synthetic import load_synthetic
-    from .data.sysu import load_sysu
+    from d2rl_lib.data.export import export_sysu
+    from d2rl_lib.data.files import step_batches
+    from d2rl_lib.data.synthetic import load_synthetic
+    from d2rl_lib.data.sysu import load_sysu
 
     data_cfg = get_config("synthetic-ci", ["data.train_ids=8", "data.test_ids=2",
                                            "data.images_per_camera=4", "data.height=128",
@@ -307,7 +320,7 @@ def eval_speed(queries: int = 3803, gallery: int = 301, trials: int = 10, ids: i
                dim: int = 2048) -> dict:
     """The SYSU protocol at full size: vectorised ``eval_sysu`` against the loop, on
     random features (float32 cosine-like distances), same inputs for both."""
-    from .metrics import eval_sysu
+    from d2rl_lib.metrics import eval_sysu
 
     rng = np.random.default_rng(0)
     q_pids = rng.integers(0, ids, queries)
@@ -351,8 +364,8 @@ def notebook_times(root: Path) -> Tuple[dict, dict]:
         values["nbval_seconds"] = d.get("seconds")
         notes["nbval_seconds"] = {"source": str(nbval.relative_to(root)), "command": d.get("command")}
     else:
-        notes["nbval_seconds"] = {"note": "no results/nbval.json: run `d2rl bench --only nbval` "
-                                          "(times `make nbval`'s pytest command)"}
+        notes["nbval_seconds"] = {"note": "no results/nbval.json: run `python benchmarks/bench.py --only "
+                                          "nbval` (times `make nbval`'s pytest command)"}
     return values, notes
 
 
@@ -413,7 +426,7 @@ def _threads(n: int):
 
 
 def run_bench(root: Path, only: Optional[List[str]] = None, quick: bool = False, threads: int = 1,
-              command: str = "d2rl bench", log: Callable[[str], None] = print) -> dict:
+              command: str = "python benchmarks/bench.py", log: Callable[[str], None] = print) -> dict:
     """Run the measurements ``only`` (default: all but nbval) and return the results dict
     (top-level numbers plus ``details`` per number)."""
     names = list(only or NAMES)
@@ -533,7 +546,7 @@ def markdown_table(res: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-BEGIN, END = "<!-- bench:begin (written by d2rl bench) -->", "<!-- bench:end -->"
+BEGIN, END = "<!-- bench:begin (written by benchmarks/bench.py) -->", "<!-- bench:end -->"
 
 
 def write_markdown(path: Path, table: str) -> None:
@@ -548,11 +561,69 @@ def write_markdown(path: Path, table: str) -> None:
     path.write_text(text)
 
 
-def merge_run(path: Path, what: str, row: dict) -> None:
-    """Add ``row`` to the ``runs`` of the results file ``path`` (created with ``what`` if
-    missing), replacing an earlier row of the same ``command``: re-running a diagnostic
-    updates its row, a different command adds one (``benchmarks/ti_*.py``)."""
-    data = json.loads(path.read_text()) if path.is_file() else {"what": what, "runs": []}
-    data["runs"] = [r for r in data["runs"] if r.get("command") != row["command"]] + [row]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n")
+
+# -- the command line (make bench) ---------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="benchmarks/bench.py",
+                                description="measure speed and memory, write results/bench.json")
+    p.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help=f"run only this measurement (repeatable): {', '.join(NAMES + EXTRA)}; "
+                        f"results are merged into the existing JSON")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny shapes and few repeats (seconds; for tests, numbers not meaningful)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads for every measurement (default 1: the machine is shared)")
+    p.add_argument("--out", default=None,
+                   help="JSON file (default results/bench.json; --quick: results/bench-quick.json)")
+    p.add_argument("--markdown", default=None,
+                   help="also write the table here (default docs/benchmarks.md's generated part, "
+                        "not in --quick mode)")
+    p.add_argument("--profile", choices=("joint_step", "tf_step"), default=None,
+                   help="print a torch.profiler table of this step at classroom shapes and stop")
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """``make bench``: run the measurements, write the JSON and the markdown table. A
+    usage mistake is one line on stderr and exit status 2."""
+    args = build_parser().parse_args(argv)
+    names = list(dict.fromkeys(args.only))
+    bad = [n for n in names if n not in NAMES + EXTRA]
+    if bad:
+        print(f"bench.py: error: --only {', '.join(bad)}: unknown; valid names: "
+              f"{', '.join(NAMES + EXTRA)}", file=sys.stderr)
+        return 2
+    if args.threads < 1:
+        print(f"bench.py: error: --threads {args.threads}: give 1 or more", file=sys.stderr)
+        return 2
+    command = ("python benchmarks/bench.py" + "".join(f" --only {n}" for n in names)
+               + (" --quick" if args.quick else "") + (f" --threads {args.threads}" if args.threads != 1 else ""))
+    if args.profile:
+        torch.set_num_threads(args.threads)
+        cfg = classroom_config(args.threads, args.quick)
+        print(profile_joint_step(cfg) if args.profile == "joint_step" else profile_step(cfg))
+        return 0
+    out = Path(args.out) if args.out else ROOT / "results" / ("bench-quick.json" if args.quick else "bench.json")
+    res = run_bench(ROOT, names or None, args.quick, args.threads, command,
+                    log=lambda s: print(s, file=sys.stderr, flush=True))
+    if names and out.is_file():                                     # merge into the last full run
+        old = json.loads(out.read_text())
+        old_details = old.get("details", {})
+        old.update({k: v for k, v in res.items() if k not in ("details", "command", "date_utc")})
+        old_details.update(res["details"])
+        old["details"] = old_details
+        old.setdefault("updated_by", []).append(f"{command} ({res['date_utc']} UTC)")
+        res = old
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=2) + "\n")
+    table = markdown_table(res)
+    md = args.markdown or (None if args.quick else str(ROOT / "docs" / "benchmarks.md"))
+    if md:
+        write_markdown(Path(md), table)
+    print(table)
+    print(f"wrote {out}" + (f" and {md}" if md else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
