@@ -29,11 +29,11 @@ import torch
 from torch import nn
 
 from d2rl_lib.config import get_config
-from d2rl_lib.data.records import VISIBLE, to_signed
+from d2rl_lib.data.records import LUMA, VISIBLE, to_signed
 from d2rl_lib.data.synthetic.nearinfrared import DYE_NIR
 from d2rl_lib.fidelity import per_image_l1_corr
 from d2rl_lib.losses.translation import gan_d_loss, gan_g_loss, identity_match_loss
-from d2rl_lib.models.translation import LUMA, Discriminator
+from d2rl_lib.models.translation import Discriminator
 from d2rl_lib.data.loading import load_data
 from d2rl_lib.train_ti import UnpairedBatches
 
@@ -61,7 +61,7 @@ def main() -> int:
 
     p_v = nn.Conv2d(3, 1, 1)                                              # the spectral projection
     with torch.no_grad():
-        p_v.weight.copy_(LUMA.view(1, 3, 1, 1))
+        p_v.weight.copy_(torch.as_tensor(LUMA).view(1, 3, 1, 1))
         p_v.bias.zero_()
     opt = torch.optim.Adam(p_v.parameters(), lr=a.lr, betas=(0.5, 0.999))
     disc = Discriminator(1, 32, 2, 1, view="person") if a.signal == "gan" else None
@@ -79,7 +79,7 @@ def main() -> int:
     with torch.no_grad():                             # the world's own red-end weights, for reference
         p_v.weight.copy_(torch.tensor(DYE_NIR, dtype=torch.float32).view(1, 3, 1, 1))
         world_weights = fidelity()
-        p_v.weight.copy_(LUMA.view(1, 3, 1, 1))
+        p_v.weight.copy_(torch.as_tensor(LUMA).view(1, 3, 1, 1))
     curve, t0 = [{"step": 0, **fidelity()}], time.perf_counter()
     for step in range(a.steps):
         x, y, kx, ky = batches.labelled(step)

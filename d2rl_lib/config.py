@@ -31,6 +31,7 @@ from typing import Any, Callable, Dict, Iterable, Tuple
 from .atomic import atomic_write_text
 from .errors import UserError
 
+PERSON_BOX = (13 / 16, 3 / 8)   # share of the height and width a person fills in a re-ID crop
 METHODS = ("baseline", "grayscale", "unify-ir", "unify-visible", "d2rl", "d2rl-frozen")
 
 
@@ -180,7 +181,8 @@ class RuntimeConfig:
     device: str = _opt("auto", "'auto' (cuda, else mps, else cpu), 'cpu', 'cuda', 'cuda:N', 'mps'")
     seed: int = _opt(0, "seed of python, numpy, torch and the DataLoader workers", min=0)
     amp: str = _opt("auto", "mixed precision: 'auto' (bf16 on CUDA where supported, "
-                    "else fp16 with a gradient scaler; off on CPU), 'off', 'bf16', 'fp16'", choices=("auto", "off", "bf16", "fp16"))
+                    "else fp16 with a gradient scaler; off on CPU), 'off', 'bf16', 'fp16'",
+                    choices=("auto", "off", "bf16", "fp16"))
     channels_last: bool = _opt(False, "use the channels_last memory format (fast on GPUs)")
     threads: int = _opt(0, "torch CPU threads (0: torch's default)", min=0)
     out_dir: str = _opt("runs", "parent folder of run directories")
@@ -246,8 +248,8 @@ class Config:
         needs an input of at least 2 pixels (its reflection padding)."""
         t, side = self.ti, min(self.data.height, self.data.width)
         seen = "images"
-        if t.disc_view == "person":                     # models.translation.PERSON_BOX
-            side = min(round(self.data.height * 13 / 16), round(self.data.width * 3 / 8))
+        if t.disc_view == "person":                     # models.translation.person_box
+            side = min(round(self.data.height * PERSON_BOX[0]), round(self.data.width * PERSON_BOX[1]))
             seen = "a person box (ti.disc_view=person: 13/16 of the height, 3/8 of the width)"
         need = 2 ** (t.disc_scales - 1 + t.disc_layers)
         if side < need:

@@ -26,9 +26,7 @@ from typing import Dict
 import numpy as np
 import torch
 
-from .data.records import INFRARED, VISIBLE, ImageSet, to_signed
-
-LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+from .data.records import INFRARED, VISIBLE, ImageSet, luminance, to_signed
 
 
 def per_image_l1_corr(pred: torch.Tensor, true: torch.Tensor, mask: torch.Tensor):
@@ -81,7 +79,7 @@ def translation_fidelity(t_i, test: ImageSet, device, batch: int = 128) -> Dict[
     x_cyc = run(t_i.i2v, x_vi)
     y_cyc = run(t_i.v2i, y_iv)
     out["cycle_l1"] = float(((unit(x_cyc) - unit(x)).abs().mean() + (unit(y_cyc) - unit(y)).abs().mean()) / 2)
-    grey = ((test.images[vis].float() / 255) * LUMA).sum(1, keepdim=True)   # [Nv, 1, H, W]
+    grey = luminance(test.images[vis].float() / 255)                   # [Nv, 1, H, W]
     out["grey_l1"], out["grey_corr"] = per_image_l1_corr(grey, x_true_ir, m_v)
     ir_real = test.images[ir][:, :1].float() / 255
     matched = quantile_match(grey, ir_real, m_v, m_i)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from . import gap
-from .data.records import INFRARED, VISIBLE, to_signed, to_uint8
+from .data.records import INFRARED, VISIBLE, luminance, to_signed, to_uint8
 from .methods import prepare_raw, prepare_unified
 
 
@@ -147,8 +147,7 @@ def grey_vs_infrared(data, max_pixels: int = 20000, seed: int = 0) -> Dict[str, 
     infrared twins: ``{"grey", "infrared"}`` (0..1, a random sample of at most
     ``max_pixels``) and ``"r"``, the Pearson correlation over all of them."""
     vis = torch.from_numpy(np.flatnonzero(data.modality == VISIBLE))
-    luma = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
-    grey = (data.images[vis].float() / 255 * luma).sum(1)          # [N, H, W]
+    grey = luminance(data.images[vis].float() / 255)[:, 0]          # [N, H, W]
     ir = data.paired[vis][:, 0].float() / 255                       # [N, H, W]
     m = data.masks[vis][:, 0]
     g, t = grey[m].numpy(), ir[m].numpy()

@@ -14,6 +14,7 @@ import torch
 
 VISIBLE, INFRARED = 0, 1
 MODALITY_NAMES = {VISIBLE: "visible", INFRARED: "infrared"}
+LUMA = np.array([0.299, 0.587, 0.114])      # ITU-R 601 luminance weights of R, G, B
 SYSU_VISIBLE_CAMS = (1, 2, 4, 5)
 SYSU_INFRARED_CAMS = (3, 6)
 SYSU_INDOOR_CAMS = (1, 2)
@@ -89,3 +90,9 @@ def to_signed(images: torch.Tensor) -> torch.Tensor:
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """float in [-1, 1] -> uint8 in 0..255 (clamped), for saving and showing images."""
     return images.detach().add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def luminance(images: torch.Tensor) -> torch.Tensor:
+    """Grey images [B, 1, H, W] of float RGB images [B, 3, H, W] (:data:`LUMA`)."""
+    weights = torch.as_tensor(LUMA, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+    return (images * weights).sum(1, keepdim=True)

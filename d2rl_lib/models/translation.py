@@ -39,10 +39,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import PERSON_BOX
+from ..data.records import LUMA
 from .blocks import ResBlock, Up, conv
 
 IR_CHANNELS = 1
-LUMA = torch.tensor([0.299, 0.587, 0.114])      # ITU-R 601 luminance weights
 
 
 class PrivateEncoder(nn.Module):
@@ -170,7 +171,7 @@ class Discriminator(nn.Module):
     (scale s sees the image average-pooled s times).
 
     ``view="person"`` (``ti.disc_view``) judges only the middle of the crop, where a
-    pedestrian detector puts the person (:data:`PERSON_BOX` of the height and width), so the
+    pedestrian detector puts the person (``config.PERSON_BOX`` of the height and width), so the
     verdict is about how the person looks, not the background."""
 
     def __init__(self, in_ch: int, ch: int, n_layers: int, n_scales: int, view: str = "whole"):
@@ -195,11 +196,8 @@ class Discriminator(nn.Module):
         return outs
 
 
-PERSON_BOX = (13 / 16, 3 / 8)   # share of the height and width a person fills in a re-ID crop
-
-
 def person_box(x: torch.Tensor) -> torch.Tensor:
-    """The middle of each image [B, C, H, W]: :data:`PERSON_BOX` of its height and width."""
+    """The middle of each image [B, C, H, W]: ``config.PERSON_BOX`` of its height and width."""
     h, w = x.shape[-2:]
     bh, bw = round(h * PERSON_BOX[0]), round(w * PERSON_BOX[1])
     top, left = (h - bh) // 2, (w - bw) // 2
@@ -224,7 +222,7 @@ class T_I(nn.Module):
             # cameras' spectral response, which G_i's exposure then scales and shifts.
             P_v = nn.Conv2d(3, IR_CHANNELS, 1)
             with torch.no_grad():
-                P_v.weight.copy_(LUMA.view(1, 3, 1, 1))
+                P_v.weight.copy_(torch.as_tensor(LUMA).view(1, 3, 1, 1))
                 P_v.bias.zero_()
             identity = torch.cat([torch.eye(3).flatten(), torch.zeros(3)])    # [3*3 + 3]
             self.G_v = Generator(shared_dec, PrivateGenerator(3, latent_ch, d, r, affine_in=3, init=identity),

@@ -46,11 +46,11 @@ import colorsys
 
 import numpy as np
 
+from ..records import LUMA
 from .cameras import Camera
 from .geometry import N_LABELS, OCCLUDER, one_row, palette_codes
 from .people import BAG, BG, BOTTOM, HAIR, HAT, MATERIAL_NAMES, MATERIALS, SHOES, SKIN, TOP, Garment, Person
 
-LUMA = np.array([0.299, 0.587, 0.114])
 HAIR_T = 0.45
 SKIN_EMISSIVITY = 0.98
 

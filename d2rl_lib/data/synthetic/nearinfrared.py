@@ -40,11 +40,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..records import LUMA
 from .cameras import Camera
 from .geometry import N_LABELS, OCCLUDER, _grid, one_row, palette_codes
 from .people import BAG, BG, BOTTOM, HAIR, HAT, MATERIAL_NAMES, SHOES, SKIN, TOP, Garment, Person
 
-LUMA = np.array([0.299, 0.587, 0.114])
 DYE_NIR = np.array([0.75, 0.20, 0.05])   # a dye's near-infrared response: mostly its red end
 # Reflectance factor of the fabric itself (cotton = 1): leather and denim (indigo) lower.
 MATERIAL_NIR = {"cotton": 1.00, "wool": 0.93, "synthetic": 1.06, "leather": 0.80, "denim": 0.90}
