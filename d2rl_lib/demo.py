@@ -43,7 +43,12 @@ def clean_notebook(path: str | Path) -> Path:
 def run_notebooks(paths: Sequence[Path], preset: str, in_place: bool = True,
                   timeout: int = 1800) -> Dict[str, float]:
     """Execute ``paths`` in order with papermill (outputs and execution counts kept,
-    run-specific metadata dropped); return the seconds taken per notebook."""
+    run-specific metadata dropped); return the seconds taken per notebook.
+
+    Each notebook runs into a hidden file beside it (``.NN_topic.running.ipynb``), which
+    replaces the notebook in one rename only when it ran to the end: an interrupted or
+    failing run leaves the notebook as it was (a failing one keeps its partial run in
+    ``.NN_topic.failed.ipynb`` to read the error)."""
     try:
         import papermill
     except ImportError:
@@ -55,9 +60,18 @@ def run_notebooks(paths: Sequence[Path], preset: str, in_place: bool = True,
         t0 = time.perf_counter()
         print(f"[{i}/{len(paths)}] {nb.name} ...", flush=True)
         out = nb if in_place else nb.with_name(nb.stem + ".out.ipynb")
-        papermill.execute_notebook(str(nb), str(out), cwd=str(nb.parent), progress_bar=True,
-                                   execution_timeout=timeout, kernel_name="python3")
-        clean_notebook(out)
+        running, failed = nb.with_name(f".{nb.stem}.running.ipynb"), nb.with_name(f".{nb.stem}.failed.ipynb")
+        try:
+            papermill.execute_notebook(str(nb), str(running), cwd=str(nb.parent), progress_bar=True,
+                                       execution_timeout=timeout, kernel_name="python3")
+        except BaseException:
+            if running.exists():
+                os.replace(running, failed)
+            print(f"[{i}/{len(paths)}] {nb.name} did not finish; the notebook is unchanged"
+                  + (f" (its partial run: {failed})" if failed.exists() else ""), flush=True)
+            raise
+        clean_notebook(running)
+        os.replace(running, out)
         seconds[nb.name] = round(time.perf_counter() - t0, 1)
         print(f"[{i}/{len(paths)}] {nb.name} done in {seconds[nb.name]:.0f} s", flush=True)
     return seconds

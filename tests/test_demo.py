@@ -31,6 +31,28 @@ def test_notebooks_run_in_order_cleaned_and_timed(tmp_path, monkeypatch):
     assert nbformat.read(folder / "02_second.ipynb", as_version=4).cells[0].outputs[0]["text"] == "42\n"
 
 
+def test_a_failing_notebook_leaves_the_committed_one_whole(tmp_path, monkeypatch):
+    import nbformat
+
+    monkeypatch.setenv("D2RL_PRESET", "unset")
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('first')"),
+                                         nbformat.v4.new_code_cell("raise RuntimeError('stop here')")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = folder / "01_breaks.ipynb"
+    nbformat.write(nb, path)
+    before = path.read_bytes()
+    with pytest.raises(Exception, match="stop here"):
+        demo.run(tmp_path, "synthetic-ci")
+    assert path.read_bytes() == before                               # untouched
+    assert not (folder / ".01_breaks.running.ipynb").exists()
+    failed = nbformat.read(folder / ".01_breaks.failed.ipynb", as_version=4)
+    code = [c for c in failed.cells if c.cell_type == "code"]
+    assert code[0].outputs[0]["text"] == "first\n"                  # the partial run, to read
+    assert demo.notebooks(folder) == [path]                          # never taken for a lesson
+
+
 def test_no_notebooks_is_an_error(tmp_path):
     (tmp_path / "notebooks").mkdir()
     with pytest.raises(UserError, match="no numbered notebooks"):
