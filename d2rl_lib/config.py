@@ -32,7 +32,8 @@ from .atomic import atomic_write_text
 from .errors import UserError
 
 PERSON_BOX = (13 / 16, 3 / 8)   # share of the height and width a person fills in a re-ID crop
-METHODS = ("baseline", "grayscale", "unify-ir", "unify-visible", "d2rl", "d2rl-frozen")
+RAW_METHODS = ("baseline", "grayscale")                   # T_F alone (methods.py says what each does)
+METHODS = RAW_METHODS + ("unify-ir", "unify-visible", "d2rl", "d2rl-frozen")
 
 
 class ConfigError(UserError):
@@ -238,7 +239,7 @@ class Config:
                 raise ConfigError(f"data.{name}={v} is not a multiple of 16; the encoders "
                                   f"and ResNet stages halve the image 4 times (try "
                                   f"{max(16, round(v / 16) * 16)})")
-        if self.method not in ("baseline", "grayscale"):         # the methods with T_I
+        if self.method not in RAW_METHODS:                       # the methods with T_I
             self.check_translator()
         return self
 

@@ -19,7 +19,7 @@ from typing import Callable, Optional
 import torch
 from torchvision.transforms.v2 import functional as TF
 
-from .config import METHODS
+from .config import METHODS, RAW_METHODS
 from .data.records import VISIBLE, to_signed
 from .errors import UserError
 from .models.unify import unify
@@ -27,7 +27,7 @@ from .models.unify import unify
 # the unification mode (models.unify.MODES) of each method that uses T_I
 TI_MODES = {"unify-ir": "infrared", "unify-visible": "visible", "d2rl": "multi-spectral",
             "d2rl-frozen": "multi-spectral"}
-RAW_METHODS = tuple(m for m in METHODS if m not in TI_MODES)    # baseline, grayscale
+assert set(TI_MODES) == set(METHODS) - set(RAW_METHODS)
 
 Prepare = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
