@@ -9,7 +9,8 @@ STAMP := $(VENV)/.d2rl-installed
 
 # Machines that keep a local PyTorch 2.14.1 wheel (this project's build machines) pin
 # torch to it, so no multi-GB download happens; elsewhere pip takes the ordinary
-# release for the platform (see README.md, "GPU", for a CUDA build).
+# release for the platform (see docs/training.md, "Installing for a GPU", for a CUDA build;
+# docs/teaching.md for the CPU-only build on laptops).
 TORCH_WHEELS ?= /opt/pypi-more/files
 LOCAL_TORCH := $(wildcard $(TORCH_WHEELS)/torch-2.14.1-*.whl)
 ifneq ($(LOCAL_TORCH),)

@@ -12,12 +12,11 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from d2rl_lib.config import get_config
 from d2rl_lib.data.synthetic import load_synthetic
-from d2rl_lib.evaluate import evaluate_sysu_like
+from d2rl_lib.evaluate import chance_level
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,16 +30,12 @@ def main() -> int:
     torch.set_num_threads(1)
     cfg = get_config(args.config)
     test = load_synthetic(cfg.data).test
-    d, rows = cfg.data, []
-    for draw in range(args.draws):
-        feats = torch.randn(len(test.pids), args.dim, generator=torch.Generator().manual_seed(draw))
-        r = evaluate_sysu_like(test, feats, d.search_mode, d.shots, d.trials, d.gallery_sampler)
-        rows.append({k: r[k] for k in ("rank1", "rank10", "mAP", "mINP")})
+    d = cfg.data
+    c = chance_level(test, d.search_mode, d.shots, d.trials, d.gallery_sampler, draws=args.draws, dim=args.dim)
     out = {"command": "python benchmarks/chance_level.py " + " ".join(sys.argv[1:]), "preset": args.config,
-           "draws": args.draws, "protocol": r["protocol"]}
-    for k in rows[0]:
-        vals = np.array([row[k] for row in rows])
-        out[f"{k}_mean"], out[f"{k}_sd"] = round(float(vals.mean()), 2), round(float(vals.std(ddof=1)), 2)
+           "draws": args.draws, "protocol": c["protocol"]}
+    for k in ("rank1", "rank10", "mAP", "mINP"):
+        out[f"{k}_mean"], out[f"{k}_sd"] = round(c[k]["mean"], 2), round(c[k]["sd"], 2)
     path = ROOT / "results" / f"chance-{args.config}.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
     print(f"random features, {args.draws} draws: IR→V mAP {out['mAP_mean']:.1f} ± {out['mAP_sd']:.1f}, "

@@ -5,7 +5,7 @@ Trains E_v -> G_i of a fresh T_I *supervised* on the synthetic world's hidden pa
 bound) and reports the V->IR fidelity that ``d2rl_lib.fidelity`` measures for the
 unpaired T_I. If this supervised bound is high while the unpaired T_I stays near grey
 conversion, the networks are not the limit: the unpaired objective does not pick the
-right mapping at this budget (see README, "Where the reproduction stands").
+right mapping at this budget (see docs/status.md).
 
 ``--net`` swaps the translator for one of two small stand-ins, to ask what kind of
 function the mapping is: ``pixel`` maps each pixel's colour alone (three 1x1

@@ -68,6 +68,27 @@ def evaluate_sysu_like(test: ImageSet, features: torch.Tensor, mode: str = "all"
     return out
 
 
+def chance_level(test: ImageSet, mode: str = "all", shots: int = 1, trials: int = 10,
+                 sampler: str = "seeded", perm: Optional[Sequence] = None, draws: int = 20,
+                 dim: int = 64, max_rank: int = 20) -> dict:
+    """What a method that learned nothing scores: :func:`evaluate_sysu_like` on random
+    Gaussian features (``draws`` seeded draws of [N, ``dim``]). Returns ``{"rank1", "rank10",
+    "mAP", "mINP"}`` as ``{"mean", "sd"}`` over the draws, in percent, and ``"cmc"``: the
+    mean CMC curve [max_rank] in percent (notebooks 01, 05, 06; benchmarks/chance_level.py)."""
+    rows, curves = [], []
+    for draw in range(draws):
+        feats = torch.randn(len(test.pids), dim, generator=torch.Generator().manual_seed(draw))
+        r = evaluate_sysu_like(test, feats, mode, shots, trials, sampler, perm)
+        rows.append({k: r[k] for k in ("rank1", "rank10", "mAP", "mINP")})
+        curves += [cmc[:max_rank] for cmc, _, _ in sysu_trials(test, feats, mode, shots, trials, sampler,
+                                                               perm, max_rank)]
+    out = {k: {"mean": float(np.mean([row[k] for row in rows])),
+               "sd": float(np.std([row[k] for row in rows], ddof=1)) if draws > 1 else 0.0} for k in rows[0]}
+    out["cmc"] = 100 * np.mean(curves, axis=0)
+    out["draws"], out["protocol"] = draws, r["protocol"]
+    return out
+
+
 def evaluate_single_modality(test: ImageSet, features: torch.Tensor, modality: int) -> dict:
     """V->V or IR->IR: each image of ``modality`` queries all others of that modality
     taken by a different camera (per-image CMC)."""

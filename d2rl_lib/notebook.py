@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from .config import METHODS, Config, ConfigError, differences, get_config
-from .evaluate import extract_features, sysu_trials
+from .evaluate import chance_level, extract_features, sysu_trials
 from .methods import TI_MODES
 from .runtime import RunDir, seed_everything
 from .train_tf import run_method
@@ -264,6 +264,14 @@ def cmc_curve(feats: torch.Tensor, test, cfg: Config, max_rank: int = 20) -> np.
     curves = [np.asarray(cmc, dtype=float)[:max_rank] for cmc, _, _ in
               sysu_trials(test, feats, d.search_mode, d.shots, d.trials, d.gallery_sampler, max_rank=max_rank)]
     return 100 * np.mean(curves, axis=0)
+
+
+def chance(cfg: Config, test, draws: int = 20) -> dict:
+    """IR→V scores of random features under ``cfg``'s SYSU-style protocol on the ImageSet
+    ``test`` (:func:`~d2rl_lib.evaluate.chance_level`): the level of a model that learned
+    nothing. ``chance["mAP"]["mean"]``, ``chance["cmc"]`` (percent, ranks 1..20), ..."""
+    d = cfg.data
+    return chance_level(test, d.search_mode, d.shots, d.trials, d.gallery_sampler, draws=draws)
 
 
 SCORE_KEYS = {"rank1": "IR→V rank-1", "mAP": "IR→V mAP", "mINP": "IR→V mINP",

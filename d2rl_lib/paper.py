@@ -19,8 +19,8 @@ PAPER_RESULTS = {
 # Published SYSU-MM01 all-search single-shot results (rank-1, mAP) of D2RL and its peers,
 # as reported by their papers: citations, for context only (another dataset than ours).
 PUBLISHED_SYSU = {
-    "Zero-Padding (ICCV 2017)": (14.8, 16.0), "BDTR (IJCAI 2018)": (17.1, 19.7),
-    "D-HSME (AAAI 2019)": (20.7, 23.2), "cmGAN (IJCAI 2018)": (27.0, 27.8),
+    "Zero-Padding (ICCV 2017)": (14.8, 16.0), "BDTR (IJCAI 2018)": (17.01, 19.66),
+    "D-HSME (AAAI 2019)": (20.68, 23.12), "cmGAN (IJCAI 2018)": (27.0, 27.8),
     "D2RL (CVPR 2019)": (28.9, 29.2), "Hi-CMD (CVPR 2020)": (34.9, 35.9),
     "JSIA-ReID (AAAI 2020)": (38.1, 36.9), "AlignGAN (ICCV 2019)": (42.4, 40.7),
     "AGW (TPAMI 2021)": (47.5, 47.65), "DDAG (ECCV 2020)": (54.75, 53.02),

@@ -180,23 +180,61 @@ def tsne_panels(vectors: Dict[str, torch.Tensor], pids, modality, seed: int = 0,
     return fig
 
 
-def cmc_plot(curves, ax=None, max_rank: int = 20, title: Optional[str] = None):
+def cmc_plot(curves, ax=None, max_rank: int = 20, title: Optional[str] = None, chance=None):
     """Cumulative matching characteristic curves, ``{name: cmc}`` with cmc[k] the
-    rate of a correct match within the top k+1 (fractions 0..1 or percentages).
-    Returns the Axes."""
+    rate of a correct match within the top k+1 (fractions 0..1 or percentages);
+    ``chance``: the curve of random features (:func:`d2rl_lib.evaluate.chance_level`), drawn
+    dashed in grey. Returns the Axes."""
     if not curves:
         raise UserError("cmc_plot needs at least one curve: {name: cmc array}")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.5))
-    for name, cmc in curves.items():
+
+    def percent(cmc):
         c = np.asarray(cmc, dtype=float).reshape(-1)[:max_rank]
-        c = c * 100 if c.max(initial=0) <= 1 else c
+        return c * 100 if c.max(initial=0) <= 1 else c
+
+    for name, cmc in curves.items():
+        c = percent(cmc)
         ax.plot(np.arange(1, len(c) + 1), c, marker=".", label=name)
+    if chance is not None:
+        c = percent(chance)
+        ax.plot(np.arange(1, len(c) + 1), c, ls="--", color="grey", label="chance (random features)")
     ax.set_xlabel("rank")
     ax.set_ylabel("matching rate (%)")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def methods_chart(per_seed: Dict[str, Sequence[float]], chance: Optional[float] = None,
+                  chance_sd: float = 0.0, ax=None, ylabel: str = "IR→V mAP (%)",
+                  title: Optional[str] = None):
+    """One bar per method: the mean over its seeds, the standard deviation as an error bar
+    and every seed as a dot (a method with one seed has no bar of spread); ``chance``: the
+    score of random features, a dashed line with its spread shaded (notebook 06).
+    ``per_seed``: ``{method: [value of each seed]}``. Returns the Axes."""
+    if not per_seed:
+        raise UserError("methods_chart needs {method: [value per seed]}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.1 * len(per_seed) + 1.5, 3.2))
+    names = list(per_seed)
+    for i, name in enumerate(names):
+        v = np.asarray(per_seed[name], dtype=float)
+        ax.bar(i, v.mean(), color="tab:red" if name.startswith("d2rl") else "tab:blue", alpha=0.6,
+               yerr=v.std(ddof=1) if len(v) > 1 else None, capsize=4)
+        ax.plot(np.full(len(v), i), v, "k.", ms=5)
+    top = max(np.max(v) for v in per_seed.values())
+    ax.set_ylim(0, 1.25 * top)                                   # room for the legend
+    if chance is not None:
+        ax.axhline(chance, ls="--", color="grey", label="chance (random features)")
+        ax.axhspan(chance - chance_sd, chance + chance_sd, color="grey", alpha=0.15)
+        ax.legend(fontsize=8, loc="upper right")
+    ax.set_xticks(range(len(names)), names, rotation=20)
+    ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
     return ax

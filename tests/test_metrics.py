@@ -123,3 +123,23 @@ def m_exact(d):
     from d2rl_lib.metrics import _exact_float32
 
     return _exact_float32(np.asarray(d))
+
+
+def test_chance_level_is_what_random_features_score():
+    """Random features on a SYSU-like test set: rank-1 near 1 / (identities in the gallery),
+    the same numbers for the same draws, a CMC that only rises, and real features above it."""
+    import torch
+
+    from d2rl_lib.config import get_config
+    from d2rl_lib.data.synthetic import load_synthetic
+    from d2rl_lib.evaluate import chance_level, evaluate_sysu_like
+
+    test = load_synthetic(get_config("synthetic-ci").data).test
+    a, b = chance_level(test, trials=2, draws=4), chance_level(test, trials=2, draws=4)
+    assert a["mAP"] == b["mAP"] and a["cmc"].tolist() == b["cmc"].tolist()
+    ids = len(set(test.pids.tolist()))
+    assert 0.3 / ids * 100 < a["rank1"]["mean"] < 3.0 / ids * 100
+    assert (np.diff(a["cmc"]) >= 0).all() and a["cmc"][0] == pytest.approx(a["rank1"]["mean"])
+    assert a["mAP"]["sd"] > 0 and a["draws"] == 4
+    one_hot = torch.nn.functional.one_hot(torch.as_tensor(test.pids)).float()   # a perfect model
+    assert evaluate_sysu_like(test, one_hot, trials=2)["mAP"] > a["mAP"]["mean"] + 10 * a["mAP"]["sd"]

@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from d2rl_lib.errors import UserError  # noqa: E402
-from d2rl_lib.viz import cmc_plot, gap_bars, tsne_plot  # noqa: E402
+from d2rl_lib.viz import cmc_plot, gap_bars, methods_chart, tsne_plot  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -77,6 +77,23 @@ def test_cmc_plot_accepts_fractions_and_percentages():
     assert lines[1].get_ydata()[0] == pytest.approx(20.0)
     with pytest.raises(UserError):
         cmc_plot({})
+    ax = cmc_plot({"baseline": np.linspace(0.1, 1, 30)}, chance=np.linspace(0.02, 0.4, 30))
+    assert ax.get_lines()[-1].get_label() == "chance (random features)"
+    assert ax.get_lines()[-1].get_ydata()[0] == pytest.approx(2.0)
+
+
+def test_methods_chart_shows_the_seeds_their_spread_and_chance():
+    ax = methods_chart({"baseline": [30.0, 31.0, 32.0], "grayscale": [26.0], "d2rl": [26.0, 27.0, 28.0]},
+                       chance=7.0, chance_sd=0.3)
+    bars = [p for p in ax.patches if p.get_width() < 1]            # the bars, not the shaded band
+    assert [b.get_height() for b in bars] == pytest.approx([31.0, 26.0, 27.0])
+    dots = [line for line in ax.get_lines() if line.get_marker() == "."]
+    assert [len(d.get_ydata()) for d in dots] == [3, 1, 3]
+    chance = [line for line in ax.get_lines() if line.get_label() == "chance (random features)"]
+    assert chance and chance[0].get_ydata()[0] == pytest.approx(7.0)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["baseline", "grayscale", "d2rl"]
+    with pytest.raises(UserError):
+        methods_chart({})
 
 
 def test_gap_bars_reads_the_gap_json():

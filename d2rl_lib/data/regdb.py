@@ -1,4 +1,4 @@
-"""Reading RegDB from the layout public loaders use (notebook 06; docs in README).
+"""Reading RegDB from the layout public loaders use (notebook 06; docs/datasets.md).
 
     RegDB/
       Visible/<id>/*.bmp   Thermal/<id>/*.bmp

@@ -1,4 +1,4 @@
-"""Reading SYSU-MM01 from its official layout (notebook 06; docs in README).
+"""Reading SYSU-MM01 from its official layout (notebook 06; docs/datasets.md).
 
     SYSU-MM01/
       cam1/ ... cam6/        cam3, cam6 infrared (3-channel JPEGs)
