@@ -20,7 +20,7 @@ endif
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export MPLBACKEND := Agg
 
-.PHONY: install demo test unit nbval bench clean-venv
+.PHONY: install demo test unit nbval bench browser-check clean-venv
 
 install: $(STAMP)
 
@@ -49,6 +49,12 @@ nbval: install
 # table of docs/benchmarks.md. Flags through BENCH_ARGS, e.g. make bench BENCH_ARGS="--only eval".
 bench: install
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
+
+# The notebooks rendered by JupyterLab in headless Chromium, and a widget moved with a live
+# kernel (needs Debian's chromium: apt-get install chromium). Not part of `make test`.
+browser-check: install
+	$(PY) -m pip install --quiet -e ".[dev,browser]"
+	$(PY) benchmarks/browser_check.py
 
 clean-venv:
 	rm -rf $(VENV)
