@@ -33,9 +33,11 @@ PERFECT_TRANSLATIONS = {
     "as_is": "infrared queries against the visible gallery (the run's own score)",
     "gallery_as_true_infrared": "each visible gallery image replaced by its true infrared twin: "
                                 "a perfect V->IR translator, hidden heat included",
-    "gallery_as_knowable_infrared": "the twin rendered without the garments' hidden heat "
-                                    "(data.ir_hidden_sd=0, every other draw the same): the best "
-                                    "a translator that sees only the visible image could do",
+    "gallery_as_knowable_infrared": "the twin rendered without the garments' hidden part "
+                                    "(data.ir_hidden_sd=0, every other draw the same, sensor noise "
+                                    "and materials included): near the best a translator that sees "
+                                    "only the visible image could do; translation_ceiling's "
+                                    "'knowable' row removes the noise and the materials too",
     "queries_as_true_visible": "each infrared query replaced by its true visible twin: a perfect "
                                "IR->V translator (impossible, colour is not in the infrared "
                                "image; a bound)",
