@@ -22,7 +22,7 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 
-from .data.records import INFRARED, VISIBLE, to_signed
+from .data.records import INFRARED, VISIBLE, to_signed, to_uint8
 from .data.synthetic import SyntheticWorld, WorldSpec, load_synthetic
 from .data.synthetic.cameras import VISIBLE_CAMS
 from .errors import UserError
@@ -81,7 +81,7 @@ def perfect_translation_scores(run, translators: Optional[Dict[str, torch.nn.Mod
         t_i.eval()
         with torch.no_grad():
             fake = torch.cat([t_i.v2i(to_signed(chunk)) for chunk in test.images[vis].split(128)])
-        fake = ((fake + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).expand(-1, 3, -1, -1)
+        fake = to_uint8(fake).expand(-1, 3, -1, -1)
         images = test.images.clone()
         images[torch.from_numpy(vis)] = fake                         # [Nv, 3, H, W], IR as 3 channels
         row = scored(images, all_ir)

@@ -54,18 +54,26 @@ def sysu_trials(test: ImageSet, features: torch.Tensor, mode: str = "all", shots
                         test.cams[g], max_rank)
 
 
+def _sysu_result(test: ImageSet, trial_results: Sequence[Tuple[np.ndarray, float, float]], mode: str,
+                 shots: int, trials: int, sampler: str, flip_test: bool = False) -> dict:
+    """The reported numbers of :func:`sysu_trials`' results (percent, averaged over the
+    trials), with the protocol record and each trial's numbers."""
+    per_trial = [_summary(*r) for r in trial_results]
+    out = _mean(per_trial)
+    out["protocol"] = {"dataset": test.meta.get("dataset", "?"), "direction": "infrared->visible",
+                       "mode": mode, "shots": shots, "trials": trials, "sampler": sampler,
+                       "query_images": int(len(query_indices(test))), "flip_test": flip_test,
+                       "reranking": False}
+    out["per_trial"] = per_trial
+    return out
+
+
 def evaluate_sysu_like(test: ImageSet, features: torch.Tensor, mode: str = "all", shots: int = 1,
                        trials: int = 10, sampler: str = "seeded", perm: Optional[Sequence] = None,
                        flip_test: bool = False) -> dict:
     """Infrared queries against visible galleries (SYSU-MM01's protocol), averaged over trials."""
-    q = query_indices(test)
-    per_trial = [_summary(*r) for r in sysu_trials(test, features, mode, shots, trials, sampler, perm)]
-    out = _mean(per_trial)
-    out["protocol"] = {"dataset": test.meta.get("dataset", "?"), "direction": "infrared->visible",
-                       "mode": mode, "shots": shots, "trials": trials, "sampler": sampler,
-                       "query_images": int(len(q)), "flip_test": flip_test, "reranking": False}
-    out["per_trial"] = per_trial
-    return out
+    results = list(sysu_trials(test, features, mode, shots, trials, sampler, perm))
+    return _sysu_result(test, results, mode, shots, trials, sampler, flip_test)
 
 
 def chance_level(test: ImageSet, mode: str = "all", shots: int = 1, trials: int = 10,
@@ -78,10 +86,10 @@ def chance_level(test: ImageSet, mode: str = "all", shots: int = 1, trials: int 
     rows, curves = [], []
     for draw in range(draws):
         feats = torch.randn(len(test.pids), dim, generator=torch.Generator().manual_seed(draw))
-        r = evaluate_sysu_like(test, feats, mode, shots, trials, sampler, perm)
+        results = list(sysu_trials(test, feats, mode, shots, trials, sampler, perm, max(max_rank, 20)))
+        r = _sysu_result(test, results, mode, shots, trials, sampler)  # one pass: numbers and curves
         rows.append({k: r[k] for k in ("rank1", "rank10", "mAP", "mINP")})
-        curves += [cmc[:max_rank] for cmc, _, _ in sysu_trials(test, feats, mode, shots, trials, sampler,
-                                                               perm, max_rank)]
+        curves += [cmc[:max_rank] for cmc, _, _ in results]
     out = {k: {"mean": float(np.mean([row[k] for row in rows])),
                "sd": float(np.std([row[k] for row in rows], ddof=1)) if draws > 1 else 0.0} for k in rows[0]}
     out["cmc"] = 100 * np.mean(curves, axis=0)

@@ -40,6 +40,7 @@ REQUIRED_KEYS = ("trainer", "config", "num_classes", "in_channels")
 @dataclass
 class TrainedRun:
     """One trained method, ready to be evaluated. See the module docstring."""
+
     cfg: Config
     t_f: T_F                                   # eval mode
     t_i: Optional[T_I]                         # eval mode; None for baseline / grayscale

@@ -97,7 +97,7 @@ class PrivateGenerator(nn.Module):
 class Exposure(nn.Module):
     """G_i of the spectral T_I: latent [B, 4c, H/s, W/s] -> the exposure of the image it
     renders, [B, 2, 1, 1] (log gain, offset), starting at (0, 0); T_I applies it to the
-    spectral projection of the pixels (:meth:`T_I.decode`)."""
+    spectral projection of the pixels (:class:`Generator`, kind ``"exposure"``)."""
 
     def __init__(self, ch: int, n_res: int):
         super().__init__()

@@ -49,7 +49,8 @@ import numpy as np
 from ..records import LUMA
 from .cameras import Camera
 from .geometry import N_LABELS, OCCLUDER, one_row, palette_codes
-from .people import BAG, BG, BOTTOM, HAIR, HAT, MATERIAL_NAMES, MATERIALS, SHOES, SKIN, TOP, Garment, Person
+from .people import (BAG, BG, BOTTOM, HAIR, HAT, MATERIAL_NAMES, MATERIALS, SHOES, SKIN, TOP, Garment, Person,
+                     dye_effect)
 
 HAIR_T = 0.45
 SKIN_EMISSIVITY = 0.98
@@ -61,14 +62,6 @@ AVERAGE_MATERIAL = tuple(np.mean(list(MATERIALS.values()), axis=0))
 
 def darkness(dye: np.ndarray) -> float:
     return float(1.0 - dye @ LUMA)
-
-
-def dye_darkness(dye: np.ndarray, dye_response: str = "world") -> float:
-    """The darkness that heats a garment: the world's (:func:`darkness`), turned round
-    (``"reversed"``: light dyes run warm) or the same for every dye (``"blind"``: 0.5)."""
-    if dye_response == "blind":
-        return 0.5
-    return 1.0 - darkness(dye) if dye_response == "reversed" else darkness(dye)
 
 
 def material_of(g: Garment, average_materials: bool = False) -> tuple:
@@ -90,7 +83,7 @@ def garment_temperature(g: Garment, dye: np.ndarray, ambient: float, ir_model: s
         hue = colorsys.rgb_to_hsv(*dye)[0]
         base = table[int(hue * len(table)) % len(table)]
     else:
-        base = ambient + 0.5 * transfer * (0.85 - ambient) + 0.3 * dye_darkness(dye, dye_response)
+        base = ambient + 0.5 * transfer * (0.85 - ambient) + 0.3 * dye_effect(darkness(dye), dye_response)
     return base + g.thermal_offset
 
 

@@ -43,7 +43,7 @@ import numpy as np
 from ..records import LUMA
 from .cameras import Camera
 from .geometry import N_LABELS, OCCLUDER, _grid, one_row, palette_codes
-from .people import BAG, BG, BOTTOM, HAIR, HAT, MATERIAL_NAMES, SHOES, SKIN, TOP, Garment, Person
+from .people import BAG, BG, BOTTOM, HAIR, HAT, MATERIAL_NAMES, SHOES, SKIN, TOP, Garment, Person, dye_effect
 
 DYE_NIR = np.array([0.75, 0.20, 0.05])   # a dye's near-infrared response: mostly its red end
 # Reflectance factor of the fabric itself (cotton = 1): leather and denim (indigo) lower.
@@ -60,18 +60,10 @@ def dye_response(dye: np.ndarray) -> float:
     return float(dye @ DYE_NIR)
 
 
-def world_dye_response(dye: np.ndarray, mode: str = "world") -> float:
-    """:func:`dye_response` as the world's ``dye_response`` mode has it: the world's own,
-    turned round (``"reversed"``) or the same for every dye (``"blind"``: 0.5)."""
-    if mode == "blind":
-        return 0.5
-    return 1.0 - dye_response(dye) if mode == "reversed" else dye_response(dye)
-
-
 def garment_reflectance(g: Garment, dye: np.ndarray, average_materials: bool = False,
                         dye_mode: str = "world") -> float:
     """A garment's near-infrared reflectance for one of its dyes (module docstring)."""
-    base = 0.10 + 0.85 * world_dye_response(dye, dye_mode)
+    base = 0.10 + 0.85 * dye_effect(dye_response(dye), dye_mode)
     factor = AVERAGE_MATERIAL_NIR if average_materials else MATERIAL_NIR[MATERIAL_NAMES[g.material]]
     return base * factor + 0.5 * g.thermal_offset
 

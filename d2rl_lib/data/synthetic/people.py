@@ -77,6 +77,16 @@ def _dye(rng: np.random.Generator) -> np.ndarray:
     return np.clip(np.array(rgb) + (val - c), 0, 1)
 
 
+def dye_effect(value: float, mode: str = "world") -> float:
+    """A dye's effect on an infrared camera (0..1: the thermal model's darkness, the
+    near-infrared model's response) as ``WorldSpec.dye_response`` takes it: the model's own
+    ``value`` (``"world"``), turned round (``"reversed"``) or the same for every dye
+    (``"blind"``: 0.5)."""
+    if mode == "blind":
+        return 0.5
+    return 1.0 - value if mode == "reversed" else value
+
+
 HIDDEN_HEAT_SD = 0.08  # default spread of a garment's hidden thermal offset (data.ir_hidden_sd)
 
 

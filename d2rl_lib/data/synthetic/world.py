@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Tuple
@@ -33,6 +33,8 @@ RENDER_VERSION = 3  # bump when the renderer changes: invalidates the disk cache
 ALL_CAMS = (1, 2, 3, 4, 5, 6)
 IR_MODELS = ("nir", "thermal", "hue-lookup")   # data.ir_model: nearinfrared.py, infrared.py
 DYE_RESPONSES = ("world", "reversed", "blind")  # WorldSpec.dye_response
+# WorldSpec fields added after worlds were first cached: left out of the key at their defaults
+LATER_KNOBS = ("ir_hidden_sd", "sensor_noise", "average_materials", "dye_response")
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,9 @@ class WorldSpec:
     def key(self) -> str:
         d = dict(self.__dict__)
         # worlds cached before these knobs keep their key: a knob at its default is left out
-        for name, default in (("ir_hidden_sd", HIDDEN_HEAT_SD), ("sensor_noise", True),
-                              ("average_materials", False), ("dye_response", "world")):
-            if d[name] == default:
-                del d[name]
+        for f in fields(self):
+            if f.name in LATER_KNOBS and d[f.name] == f.default:
+                del d[f.name]
         blob = json.dumps({"v": RENDER_VERSION, **d}, sort_keys=True)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
