@@ -38,8 +38,9 @@ demo: install
 
 test: install unit nbval
 
+# The unit tests on both cores (pytest-xdist), each worker with one torch thread.
 unit: install
-	$(PY) -m pytest tests
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 tests
 
 nbval: install
 	D2RL_PRESET=synthetic-ci $(PY) -m pytest --nbval-lax --nbval-current-env \

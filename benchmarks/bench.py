@@ -15,7 +15,7 @@ gathers them into ``results/bench.json`` and a markdown table (the generated par
 - ``tf_step`` / ``joint_step``: FLOPs of one training step (forward + backward,
   counted by ``torch.utils.flop_counter.FlopCounterMode``) per measured second,
   over the peak. ``tf_step`` is one T_F step (``TFTrainer.step``); ``joint_step``
-  the whole joint D2RL iteration (``TFTrainer.joint_step``, paper Sec. 3.3: a D_v/D_i
+  the whole joint D2RL iteration (``JointStep``, paper Sec. 3.3: a D_v/D_i
   update and one backward pass through T_I's generators and T_F). At the classroom preset's shapes
   and (``*_paper``) at the ``sysu`` preset's (ResNet-50, 288 x 144, T_I with 64
   channels), there with a reduced batch, said in the details.
@@ -23,7 +23,7 @@ gathers them into ``results/bench.json`` and a markdown table (the generated par
   sampler + gathering the images + augmentation), against what a T_F step consumes;
   also the world's rendering rate and reading a SYSU-layout folder from disk.
 - ``eval``: the SYSU protocol at full size (3,803 queries x 301 gallery x 10 trials),
-  vectorised ``eval_sysu`` against a straightforward per-query loop.
+  ``eval_sysu``'s vectorised path against its readable per-query loop.
 - ``notebooks``: read from the results files of ``make demo`` / a timed nbval run.
 - ``rss``: peak resident memory of a short classroom-shaped training run in a
   child process (``os.wait4``'s rusage of that child).
@@ -128,7 +128,7 @@ def _shapes(cfg: Config, batch_images: int) -> dict:
 
 def tf_step(cfg: Config, steps: int = 5) -> dict:
     """Seconds and FLOPs of one T_F training step (baseline, 3 channels) at ``cfg``'s shapes."""
-    from d2rl_lib.train_tf import TFTrainer
+    from d2rl_lib.training.tf import TFTrainer
 
     torch.manual_seed(0)
     x, labels, _ = _batch(cfg, 3)
@@ -144,15 +144,16 @@ def tf_step(cfg: Config, steps: int = 5) -> dict:
 
 def joint_step_setup(cfg: Config):
     """(call, batch size): one joint D2RL iteration at ``cfg``'s shapes, ready to time."""
-    from d2rl_lib.train_tf import TFTrainer
-    from d2rl_lib.train_ti import TITrainer
+    from d2rl_lib.training.joint import JointStep
+    from d2rl_lib.training.tf import TFTrainer
+    from d2rl_lib.training.ti import TITrainer
 
     torch.manual_seed(0)
     raw, labels, modality = _batch(cfg, 3)
     num_classes = max(cfg.data.train_ids, cfg.schedule.batch_ids)
     ti = TITrainer(cfg, torch.device("cpu"))
-    trainer = TFTrainer(cfg, num_classes, 4, torch.device("cpu"))
-    return (lambda: trainer.joint_step(ti, raw, modality, labels)), len(raw)
+    joint = JointStep(ti, TFTrainer(cfg, num_classes, 4, torch.device("cpu")))
+    return (lambda: joint(raw, modality, labels)), len(raw)
 
 
 def joint_step_measure(cfg: Config, steps: int = 3) -> dict:
@@ -181,7 +182,7 @@ def profile_step(cfg: Config, steps: int = 5, rows: int = 25) -> str:
     """torch.profiler table of ``steps`` T_F training steps (self CPU time, by op)."""
     from torch.profiler import ProfilerActivity, profile
 
-    from d2rl_lib.train_tf import TFTrainer
+    from d2rl_lib.training.tf import TFTrainer
 
     x, labels, _ = _batch(cfg, 3)
     trainer = TFTrainer(cfg, max(cfg.data.train_ids, cfg.schedule.batch_ids), 3, torch.device("cpu"))
@@ -292,34 +293,11 @@ def file_pipeline(height: int = 288, width: int = 144, workers: int = 0, batches
 
 
 # -- evaluation -----------------------------------------------------------------------
-def loop_eval_sysu(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=20):
-    """The per-query loop as public code writes it (the reference, timed against)."""
-    cmc_all, aps, inps = [], [], []
-    for i in range(len(q_pids)):
-        order = np.argsort(distmat[i], kind="stable")
-        keep = ~((q_camids[i] == 3) & (g_camids[order] == 2))
-        ranked = g_pids[order][keep]
-        match = ranked == q_pids[i]
-        if not match.any():
-            continue
-        seen, uniq = set(), []
-        for p in ranked:
-            if p not in seen:
-                seen.add(p)
-                uniq.append(p)
-        cmc = (np.array(uniq) == q_pids[i]).cumsum()
-        cmc[cmc > 1] = 1
-        cmc_all.append(cmc[:max_rank])
-        pos = np.where(match)[0]
-        inps.append(len(pos) / (pos[-1] + 1))
-        aps.append(np.mean((np.arange(len(pos)) + 1) / (pos + 1)))
-    return np.mean(cmc_all, 0), float(np.mean(aps)), float(np.mean(inps))
-
-
 def eval_speed(queries: int = 3803, gallery: int = 301, trials: int = 10, ids: int = 96,
                dim: int = 2048) -> dict:
-    """The SYSU protocol at full size: vectorised ``eval_sysu`` against the loop, on
-    random features (float32 cosine-like distances), same inputs for both."""
+    """The SYSU protocol at full size: ``eval_sysu``'s vectorised path (``fast=True``,
+    d2rl_lib/metrics_fast.py) against its readable per-query loop (``fast=False``), on random
+    features (float32 cosine-like distances), same inputs for both."""
     from d2rl_lib.metrics import eval_sysu
 
     rng = np.random.default_rng(0)
@@ -329,10 +307,10 @@ def eval_speed(queries: int = 3803, gallery: int = 301, trials: int = 10, ids: i
     g_cams = np.tile([1, 2, 4, 5], gallery // 4 + 1)[:gallery]
     q_feat = rng.normal(size=(queries, dim)).astype(np.float32)
     dists = [1 - q_feat @ rng.normal(size=(gallery, dim)).astype(np.float32).T / dim for _ in range(trials)]
-    t_fast, _ = _best_time(lambda: [eval_sysu(d, q_pids, g_pids, q_cams, g_cams) for d in dists], 3)
-    fast = [eval_sysu(d, q_pids, g_pids, q_cams, g_cams) for d in dists]
+    t_fast, _ = _best_time(lambda: [eval_sysu(d, q_pids, g_pids, q_cams, g_cams, fast=True) for d in dists], 3)
+    fast = [eval_sysu(d, q_pids, g_pids, q_cams, g_cams, fast=True) for d in dists]
     t0 = time.perf_counter()
-    slow = [loop_eval_sysu(d, q_pids, g_pids, q_cams, g_cams) for d in dists]
+    slow = [eval_sysu(d, q_pids, g_pids, q_cams, g_cams, fast=False) for d in dists]
     t_loop = time.perf_counter() - t0
     diff = max(max(float(np.abs(a[0] - b[0]).max()), abs(a[1] - b[1]), abs(a[2] - b[2]))
                for a, b in zip(fast, slow))

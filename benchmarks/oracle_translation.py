@@ -4,7 +4,7 @@ D2RL's premise is that translating one modality into the other makes cross-modal
 matching easier. The synthetic world can test the premise without any translator: every
 test image has its true twin in the other modality. A trained raw-image model (the
 `baseline` of notebook 01 by default) scores the IR->V protocol with one side replaced by
-its twin (``d2rl_lib.ceilings.perfect_translation_scores``; notebook 06 does the same):
+its twin (``d2rl_lib.analysis.ceilings.perfect_translation_scores``; notebook 06 does the same):
 
 - ``as_is``: the run's own score;
 - ``gallery_as_true_infrared``: a perfect V->IR translator, hidden heat included;
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import torch
 
-from d2rl_lib.ceilings import PERFECT_TRANSLATIONS, perfect_translation_scores
-from d2rl_lib.train_ti import load_ti_stage
+from d2rl_lib.analysis.ceilings import PERFECT_TRANSLATIONS, perfect_translation_scores
+from d2rl_lib.training.ti import load_ti_stage
 from d2rl_lib.trained import load_run
 
 from results_file import EXPERIMENTS  # benchmarks/results_file.py, beside this script

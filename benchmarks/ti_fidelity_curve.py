@@ -24,7 +24,7 @@ from d2rl_lib.config import ConfigError, get_config
 from d2rl_lib.fidelity import translation_fidelity
 from d2rl_lib.runtime import seed_everything
 from d2rl_lib.data.loading import load_data
-from d2rl_lib.train_ti import TITrainer, UnpairedBatches, train_ti_steps
+from d2rl_lib.training.ti import TITrainer, UnpairedBatches, train_ti_steps
 
 from results_file import EXPERIMENTS, merge_run  # benchmarks/results_file.py, beside this script
 

@@ -4,7 +4,7 @@
 the person's pixels. Part of that twin no translator can know from the visible image: the
 sensor noise, each garment's hidden heat offset, and (nearly) its material, which sets the
 emissivity and the heat passed from the body but barely shows in colour. This script
-(``d2rl_lib.ceilings.translation_ceiling``) renders, for every visible test image, the
+(``d2rl_lib.analysis.ceilings.translation_ceiling``) renders, for every visible test image, the
 infrared twin from the world's own model with those parts removed one after another, and
 scores each rendering like a translation:
 
@@ -23,7 +23,7 @@ of the knowable twin show what the correlation rewards:
   pose and the camera are left.
 
 Each rendering is the preset's world with some ``WorldSpec`` fields changed
-(``d2rl_lib.ceilings.CEILING_VARIANTS``); the preset's own world is not touched.
+(``d2rl_lib.analysis.ceilings.CEILING_VARIANTS``); the preset's own world is not touched.
 
     python benchmarks/translation_ceiling.py [--config synthetic-classroom]
 
@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from d2rl_lib.ceilings import translation_ceiling
+from d2rl_lib.analysis.ceilings import translation_ceiling
 from d2rl_lib.config import get_config
 from d2rl_lib.data.synthetic.world import WorldSpec
 

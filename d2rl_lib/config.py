@@ -30,10 +30,9 @@ from typing import Any, Callable, Dict, Iterable, Tuple
 
 from .atomic import atomic_write_text
 from .errors import UserError
+from .methods import METHOD_NAMES, METHODS
 
 PERSON_BOX = (13 / 16, 3 / 8)   # share of the height and width a person fills in a re-ID crop
-RAW_METHODS = ("baseline", "grayscale")                   # T_F alone (methods.py says what each does)
-METHODS = RAW_METHODS + ("unify-ir", "unify-visible", "d2rl", "d2rl-frozen")
 
 
 class ConfigError(UserError):
@@ -194,7 +193,8 @@ class Config:
     """The whole configuration of one run."""
 
     preset: str = _opt("synthetic-classroom", "name of the preset this config started from")
-    method: str = _opt("d2rl", "which model to train (see DECISIONS.md)", choices=METHODS)
+    method: str = _opt("d2rl", "which model to train (d2rl_lib/methods.py says what "
+                     "each one feeds T_F)", choices=METHOD_NAMES)
     data: DataConfig = field(default_factory=DataConfig)
     ti: TIConfig = field(default_factory=TIConfig)
     tf: TFConfig = field(default_factory=TFConfig)
@@ -239,8 +239,11 @@ class Config:
                 raise ConfigError(f"data.{name}={v} is not a multiple of 16; the encoders "
                                   f"and ResNet stages halve the image 4 times (try "
                                   f"{max(16, round(v / 16) * 16)})")
-        if self.method not in RAW_METHODS:                       # the methods with T_I
+        if METHODS[self.method].uses_ti:
             self.check_translator()
+        if METHODS[self.method].oracle and self.data.dataset != "synthetic":
+            raise ConfigError(f"method={self.method} needs the synthetic world's hidden twins; "
+                              f"data.dataset={self.data.dataset!r} has none (use data.dataset=synthetic)")
         return self
 
     def check_translator(self) -> "Config":

@@ -3,7 +3,7 @@
 ``d2rl train`` launched by ``torchrun --nproc_per_node N -m d2rl_lib train ...`` finds the
 variables torchrun sets (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``,
 ``MASTER_PORT``), joins a process group (nccl on CUDA, each process on ``cuda:LOCAL_RANK``;
-gloo on the CPU) and :mod:`d2rl_lib.train_tf` then
+gloo on the CPU) and :mod:`d2rl_lib.training` then
 
 - wraps T_F in DDP (gradients averaged across processes at each backward pass),
 - gives each process its share of every step's batch
@@ -204,7 +204,7 @@ def fingerprint(module: nn.Module) -> str:
 
 
 def share_t_i(ti) -> None:
-    """Before the joint steps: every process's T_I (a :class:`~d2rl_lib.train_ti.TITrainer`)
+    """Before the joint steps: every process's T_I (a :class:`~d2rl_lib.training.ti.TITrainer`)
     takes rank 0's weights and optimiser state, and averages its gradients in every later
     update (``ti.grad_sync``)."""
     broadcast_state(ti.t_i, ti.opt_g, ti.opt_d)

@@ -23,6 +23,7 @@ from .data.protocol import gallery_indices, query_indices
 from .data.records import INFRARED, MODALITY_NAMES, VISIBLE, ImageSet
 from .data.sysu import load_perm
 from .fidelity import translation_fidelity
+from .methods import METHODS
 from .metrics import eval_regdb, eval_same_camera_excluded, eval_sysu
 
 
@@ -149,7 +150,7 @@ def extract_features(model: torch.nn.Module, images: torch.Tensor, modality: np.
     """Features [N, D] of uint8 images [N, 3, H, W] (a tensor, or the lazy view of image
     files from ``data.files.pixels``, read by ``num_workers`` DataLoader workers), with
     the model in eval mode; ``prepare`` is the method's input transform
-    (:func:`d2rl_lib.methods.prepare_for`)."""
+    (:func:`d2rl_lib.inputs.prepare_for`)."""
     model.eval()
     mod = torch.as_tensor(modality)
     out, i = [], 0
@@ -188,8 +189,8 @@ def run_summary(cfg: Config, model, test: ImageSet, prepare: Callable, device, t
     metrics.update({"method": cfg.method, "preset": cfg.preset, "seed": cfg.runtime.seed,
                     "train_seconds": None if train_seconds is None else round(train_seconds, 1),
                     "ti_steps": s.ti_steps if t_i is not None else 0, "ti_init": s.ti_init or None,
-                    "tf_steps": s.tf_steps + s.joint_steps,
-                    "joint_steps": s.joint_steps if cfg.method == "d2rl" else 0})
+                    "tf_updates": s.tf_steps + s.joint_steps,
+                    "joint_steps": s.joint_steps if METHODS[cfg.method].joint else 0})
     if t_i is not None and test.paired is not None and test.masks is not None:
         metrics["translation"] = translation_fidelity(t_i, test, device)
     return metrics

@@ -17,7 +17,7 @@ Why both L1 and correlation: a translator can match the infrared *statistics*
 wrongly (correlation near or below zero). Correlation shows the mapping.
 
 What the world allows a translator to reach (the ceiling of ``v2i_corr``, perfect
-translations) is :mod:`d2rl_lib.ceilings`.
+translations) is :mod:`d2rl_lib.analysis.ceilings`.
 """
 from __future__ import annotations
 

@@ -1,80 +1,82 @@
-"""The six methods of the ablation (paper Sec. 4.3; notebooks 04-06) and what each one
-feeds T_F. The method names are :data:`d2rl_lib.config.METHODS`; here is what they mean:
+"""The six methods of the ablation (paper Sec. 4.3; notebooks 04-06), described in one place.
 
-- ``baseline``: T_F alone on the raw 3-channel images of both modalities (the
-  paper's feature-level-constraint baseline, Fig. 1 right).
-- ``grayscale``: the same, with visible images converted to grey first: the
-  naive "unification" with no learning.
-- ``unify-ir`` / ``unify-visible``: T_I trained first and frozen; every image is
-  translated into one modality before T_F.
-- ``d2rl-frozen``: T_I trained first and frozen; T_F on the 4-channel multi-spectral
-  images [x, x_hat_i] / [y_hat_v, y].
-- ``d2rl``: the same, then joint steps in which the re-ID loss also updates the
-  generators through the translated channels (end to end, paper Sec. 3.3).
+A :class:`Method` says what T_F is fed and whether T_I learns with it; everything else in
+the library reads these fields (never a method's name):
+
+- ``baseline``: T_F alone on the raw 3-channel images of both modalities (the paper's
+  feature-level-constraint baseline, Fig. 1 right).
+- ``grayscale``: the same, with visible images converted to grey first: the naive
+  "unification" with no learning.
+- ``unify-ir`` / ``unify-visible``: T_I trained first and frozen; every image is translated
+  into one modality before T_F.
+- ``d2rl-frozen``: T_I trained first and frozen; T_F on the 4-channel multi-spectral images
+  [x, x_hat_i] / [y_hat_v, y].
+- ``d2rl``: the same, then joint steps in which the re-ID loss also updates the generators
+  through the translated channels (end to end, paper Sec. 3.3).
+
+And one bound that only the synthetic world can give (notebook 06):
+
+- ``d2rl-oracle``: D2RL's 4-channel images with a perfect V->IR translation: a visible x
+  becomes [x, its knowable near-infrared twin] (the hidden pair rendered without the
+  garments' hidden offset, :func:`d2rl_lib.data.loading.with_knowable_twins`), an infrared y
+  becomes [y, y, y, y] (its own channel repeated in place of y_hat_v); the same T_F, schedule
+  and sampler as D2RL. What D2RL's feature level makes of a right translation.
+
+:mod:`d2rl_lib.inputs` turns a method's description into its input transform;
+:mod:`d2rl_lib.training.run` into its training phases. This module imports nothing heavy,
+so that :mod:`d2rl_lib.config` can take the method names from here.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from dataclasses import dataclass
+from typing import Dict, Optional
 
-import torch
-from torchvision.transforms.v2 import functional as TF
-
-from .config import METHODS, RAW_METHODS
-from .data.records import VISIBLE, to_signed
 from .errors import UserError
-from .models.unify import unify
-
-# the unification mode (models.unify.MODES) of each method that uses T_I
-TI_MODES = {"unify-ir": "infrared", "unify-visible": "visible", "d2rl": "multi-spectral",
-            "d2rl-frozen": "multi-spectral"}
-assert set(TI_MODES) == set(METHODS) - set(RAW_METHODS)
-
-Prepare = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def check_method(method: str) -> None:
-    if method not in METHODS:
-        raise UserError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+@dataclass(frozen=True)
+class Method:
+    """One method of the ablation: what T_F is fed, and whether T_I learns jointly with it."""
+
+    name: str
+    feeds: str                          # what T_F sees, in words (docs, notebooks)
+    unification: Optional[str] = None   # models.unify mode of T_I's translations; None: raw images
+    grey_visible: bool = False          # raw images with the visible ones converted to grey
+    joint: bool = False                 # T_I updated with T_F in the last schedule.joint_steps
+    oracle: bool = False                # the translated channel is the world's knowable twin, not T_I's
+
+    @property
+    def uses_ti(self) -> bool:
+        """True when T_I translates the images T_F sees (so T_I is trained first)."""
+        return self.unification is not None and not self.oracle
+
+    @property
+    def in_channels(self) -> int:
+        """Channels of the images T_F sees: 4 in the multi-spectral space, else 3."""
+        return 4 if self.unification == "multi-spectral" else 3
 
 
-def ti_mode(method: str) -> Optional[str]:
-    """The unification mode of ``method``, or None for a method without T_I."""
-    check_method(method)
-    return TI_MODES.get(method)
+_ALL = (
+    Method("baseline", "the raw images of both modalities"),
+    Method("grayscale", "the raw images, visible ones converted to grey", grey_visible=True),
+    Method("unify-ir", "every image as infrared: x_hat_i for visible x, y itself",
+           unification="infrared"),
+    Method("unify-visible", "every image as visible: x itself, y_hat_v for infrared y",
+           unification="visible"),
+    Method("d2rl", "the multi-spectral images [x, x_hat_i] / [y_hat_v, y], T_I trained jointly",
+           unification="multi-spectral", joint=True),
+    Method("d2rl-frozen", "the multi-spectral images [x, x_hat_i] / [y_hat_v, y], T_I frozen",
+           unification="multi-spectral"),
+    Method("d2rl-oracle", "the multi-spectral images [x, knowable twin of x] / [y, y, y, y]: "
+           "a perfect V->IR translation (synthetic world only)",
+           unification="multi-spectral", oracle=True),
+)
+METHODS: Dict[str, Method] = {m.name: m for m in _ALL}
+METHOD_NAMES = tuple(METHODS)
 
 
-def in_channels(method: str) -> int:
-    """Channels of the images T_F sees: 4 for the multi-spectral space, else 3."""
-    return 4 if ti_mode(method) == "multi-spectral" else 3
-
-
-def prepare_raw(method: str) -> Prepare:
-    """The input transform of a method without T_I: uint8 [B, 3, H, W] + modality [B]
-    -> float [B, 3, H, W] in [-1, 1]."""
-    def raw(images: torch.Tensor, modality: torch.Tensor) -> torch.Tensor:
-        x = to_signed(images)
-        if method == "grayscale":
-            vis = modality == VISIBLE
-            if vis.any():
-                x[vis] = TF.rgb_to_grayscale(x[vis], num_output_channels=3)
-        return x
-    return raw
-
-
-def prepare_unified(t_i, mode: str) -> Prepare:
-    """The input transform of a method with T_I: uint8 images -> unified images (T_I in eval mode)."""
-    def unified(images: torch.Tensor, modality: torch.Tensor) -> torch.Tensor:
-        t_i.eval()
-        dev = next(t_i.parameters()).device
-        return unify(t_i, to_signed(images).to(dev), modality, mode)
-    return unified
-
-
-def prepare_for(method: str, t_i=None) -> Prepare:
-    """The input transform of ``method`` (its T_I given when it has one)."""
-    mode = ti_mode(method)
-    if mode is None:
-        return prepare_raw(method)
-    if t_i is None:
-        raise UserError(f"method {method!r} translates its images with T_I: give the trained T_I")
-    return prepare_unified(t_i, mode)
+def method(name: str) -> Method:
+    """The :class:`Method` called ``name``; an unknown name is refused with the valid ones."""
+    if name not in METHODS:
+        raise UserError(f"unknown method {name!r}: choose one of {', '.join(METHOD_NAMES)}")
+    return METHODS[name]

@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 import numpy as np
 import torch
@@ -91,33 +91,27 @@ GradSync = Optional[Callable[[Iterable[torch.nn.Parameter]], None]]
 
 def scaled_step(scaler: "torch.amp.GradScaler", loss: torch.Tensor, optimizer: torch.optim.Optimizer,
                 params: Iterable[torch.nn.Parameter], max_norm: float = 0.0,
-                sync: GradSync = None,
-                also: Optional[Tuple[torch.optim.Optimizer, Sequence[torch.nn.Parameter], GradSync]] = None
-                ) -> None:
+                sync: GradSync = None) -> None:
     """One optimiser update from ``loss`` through ``scaler`` (gradients zeroed by the caller):
     backward of the scaled loss; ``sync(params)`` (several processes: average the
     gradients, while still scaled, so that an overflow on one process skips the step on
     all); unscale and clip the norm of ``params`` to ``max_norm`` (0: no clipping); step
-    (skipped by the scaler after an fp16 overflow); update the scale.
-
-    ``also``: (optimiser, its parameters, its sync or None) of a second network updated by
-    the same backward pass (D2RL's joint step: T_F and T_I's generators)."""
+    (skipped by the scaler after an fp16 overflow); update the scale. D2RL's joint step,
+    which updates two networks from one backward pass, writes the same sequence out
+    (:class:`d2rl_lib.training.joint.JointStep`)."""
     params = list(params)
     scaler.scale(loss).backward()
-    groups = [(optimizer, params, sync, max_norm)] + ([(*also, 0.0)] if also else [])
-    for opt, ps, sync_fn, norm in groups:
-        if sync_fn is not None:
-            sync_fn(ps)
-        if norm > 0:
-            scaler.unscale_(opt)
-            torch.nn.utils.clip_grad_norm_(ps, norm)
-    for opt, *_ in groups:
-        scaler.step(opt)
+    if sync is not None:
+        sync(params)
+    if max_norm > 0:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(params, max_norm)
+    scaler.step(optimizer)
     scaler.update()
 
 
 # A tqdm-like factory: ``progress(iterable, desc=..., total=..., ...)`` returns an iterable
-# with ``set_postfix``; the trainers take one (tqdm by default; notebook.py passes its widget).
+# with ``set_postfix``; the trainers take one (tqdm by default; course/notebook.py passes its own).
 Progress = Callable[..., Any]
 
 
@@ -227,6 +221,7 @@ class Checkpointed:
     def __init__(self, path: Path, config: Dict[str, Any]):
         self.path, self.config = Path(path), config
         self.step, self._before, self._t0 = 0, 0.0, time.perf_counter()
+        self.saved_seconds: Optional[float] = None           # the seconds of the last save
 
     def resume(self) -> Dict[str, Any]:
         state = load_checkpoint(self.path)
@@ -238,7 +233,8 @@ class Checkpointed:
         return self._before + time.perf_counter() - self._t0
 
     def save(self, step: int, **parts: Any) -> Path:
-        return save_checkpoint({**parts, "rng": rng_state(), "step": step, "seconds": self.seconds(),
+        self.saved_seconds = self.seconds()
+        return save_checkpoint({**parts, "rng": rng_state(), "step": step, "seconds": self.saved_seconds,
                                 "config": self.config}, self.path)
 
 

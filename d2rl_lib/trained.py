@@ -1,6 +1,6 @@
 """A trained run, loaded back for evaluation and analysis (notebooks 01, 04 and 05).
 
-``d2rl train`` writes ``<run>/checkpoints/last.pt`` (see ``train_tf.run_method``).
+``d2rl train`` writes ``<run>/checkpoints/last.pt`` (see :mod:`d2rl_lib.training.run`).
 :func:`load_run` rebuilds from it, with ``weights_only=True`` (no code is ever run
 from a checkpoint):
 
@@ -31,7 +31,8 @@ from .models.embedding import T_F
 from .models.translation import T_I
 from .data.loading import load_data
 from .evaluate import run_summary
-from .methods import METHODS, prepare_for, ti_mode
+from .inputs import prepare_for
+from .methods import METHODS
 from .runtime import choose_device, load_checkpoint, seed_everything
 
 REQUIRED_KEYS = ("trainer", "config", "num_classes", "in_channels")
@@ -106,8 +107,8 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> TrainedRun
         raise UserError(f"{ckpt}: its stored configuration is not valid here: {e}") from None
     if cfg.method not in METHODS:
         raise UserError(f"{ckpt}: unknown method {cfg.method!r} in its configuration")
-    mode = ti_mode(cfg.method)
-    if mode is not None and "ti" not in state:
+    method = METHODS[cfg.method]
+    if method.uses_ti and "ti" not in state:
         raise UserError(f"{ckpt}: method {cfg.method} needs T_I, but the checkpoint has no 'ti' entry")
 
     # pretrained="" : the checkpoint holds every weight; nothing is read from ImageNet files.
@@ -116,11 +117,11 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> TrainedRun
     _load(t_f, state["trainer"]["model"], ckpt, "T_F")
     t_f.to(dev).eval()
     t_i = None
-    if mode is not None:
+    if method.uses_ti:
         t_i = T_I(cfg.ti)
         _load(t_i, state["ti"]["t_i"], ckpt, "T_I")
         t_i.to(dev).eval()
-    prepare = prepare_for(cfg.method, t_i)
+    prepare = prepare_for(method, t_i)
     metrics_path = ckpt.parent.parent / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
     seconds = state.get("seconds")
@@ -139,7 +140,7 @@ def _load(module: torch.nn.Module, weights: dict, ckpt: Path, name: str) -> None
 
 def evaluate_run(run: TrainedRun, test=None) -> dict:
     """Score a loaded run on its config's test protocol: the keys of the run's
-    ``metrics.json`` (``train_tf.run_method``), computed again from the checkpoint,
+    ``metrics.json`` (:func:`d2rl_lib.training.run.run_method`), computed again from the checkpoint,
     plus ``checkpoint``, ``step`` and ``complete``. ``test``: the test ImageSet (loaded
     from the config when None)."""
     cfg = run.cfg

@@ -169,7 +169,7 @@ def test_torchrun_trains_d2rl_on_two_gloo_processes(tmp_path):
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["processes"] == 2 and metrics["replicas_identical"] is True
-    assert metrics["tf_steps"] == 4 and metrics["joint_steps"] == 2 and "translation" in metrics
+    assert metrics["tf_updates"] == 4 and metrics["joint_steps"] == 2 and "translation" in metrics
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["last.pt"]
     assert sorted(p.name for p in (out / "samples").iterdir()) == ["ti_000001.png", "ti_000002.png"]
     assert sorted(p.name for p in out.iterdir()) == ["checkpoints", "config.json", "log.txt",

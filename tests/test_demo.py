@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from d2rl_lib import demo
+from d2rl_lib.course import demo
 from d2rl_lib.errors import UserError
 
 

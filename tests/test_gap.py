@@ -1,11 +1,11 @@
-"""The modality-gap measures (d2rl_lib.gap) on hand-made features whose answer is known,
+"""The modality-gap measures (d2rl_lib.analysis.gap) on hand-made features whose answer is known,
 and loading a run back (d2rl_lib.trained) with its errors."""
 import numpy as np
 import pytest
 import torch
 
 from d2rl_lib.errors import UserError
-from d2rl_lib.gap import gap_measures, gap_ratio, measure_spaces, modality_probe
+from d2rl_lib.analysis.gap import gap_measures, gap_ratio, measure_spaces, modality_probe
 
 torch.set_num_threads(1)
 
@@ -126,7 +126,7 @@ def test_probe_errors():
 
 def test_measure_spaces_on_an_untrained_network():
     from d2rl_lib.models.embedding import T_F
-    from d2rl_lib.methods import prepare_raw
+    from d2rl_lib.inputs import prepare_raw
 
     torch.manual_seed(0)
     n_ids, per = 6, 3
@@ -135,7 +135,7 @@ def test_measure_spaces_on_an_untrained_network():
     images = torch.randint(0, 256, (len(pids), 3, 64, 32), dtype=torch.uint8)
     images[mod == 1] = images[mod == 1][:, :1].expand(-1, 3, -1, -1)     # grey infrared
     t_f = T_F(n_ids, 3, "resnet18", 2)
-    out = measure_spaces(t_f, prepare_raw("grayscale"), images, pids, mod, pixels=(16, 8))
+    out = measure_spaces(t_f, prepare_raw(grey_visible=True), images, pids, mod, pixels=(16, 8))
     assert set(out["spaces"]) == {"image", "unified", "feature"}
     assert out["spaces"]["image"]["dim"] == 3 * 16 * 8 and out["spaces"]["feature"]["dim"] == 512
     # grey conversion makes the visible images grey like the infrared ones: the unified
@@ -196,9 +196,9 @@ def test_image_files_measure_like_images_in_memory(tmp_path):
 
     from d2rl_lib.config import get_config
     from d2rl_lib.data.records import ImageSet
-    from d2rl_lib.gap import measure_run
+    from d2rl_lib.analysis.gap import measure_run
     from d2rl_lib.models.embedding import T_F
-    from d2rl_lib.methods import prepare_raw
+    from d2rl_lib.inputs import prepare_raw
 
     torch.manual_seed(0)
     pids = np.repeat(np.arange(4), 4)
@@ -211,7 +211,7 @@ def test_image_files_measure_like_images_in_memory(tmp_path):
     cams = np.where(mod == 0, 1, 3)
     memory = ImageSet(pids=pids, cams=cams, modality=mod, images=images)
     files = ImageSet(pids=pids, cams=cams, modality=mod, paths=paths, meta={"size": (32, 16)})
-    run = SimpleNamespace(t_f=T_F(4, 3, "resnet18", 2), prepare=prepare_raw("baseline"),
+    run = SimpleNamespace(t_f=T_F(4, 3, "resnet18", 2), prepare=prepare_raw(),
                           device=torch.device("cpu"), method="baseline",
                           cfg=get_config("synthetic-ci", ["method=baseline"]))
     a, b = measure_run(run, memory, pixels=(8, 4)), measure_run(run, files, pixels=(8, 4))

@@ -1,6 +1,8 @@
 """The library's shape: imports flow one way (data -> models/losses -> trainers ->
-evaluation -> notebooks/CLI), without cycles, and sit at the top of each module except
-where a dependency is optional or the CLI loads a command lazily."""
+evaluation -> analysis -> course/CLI), without cycles, and sit at the top of each module
+except where a dependency is optional or the CLI loads a command lazily; the method's core
+never imports the analysis or the course; no code outside methods.py tests a method's name;
+the trainers' functions are short enough to read at a glance."""
 import ast
 import graphlib
 from pathlib import Path
@@ -67,12 +69,52 @@ def test_the_module_graph_has_no_cycle():
         pytest.fail(f"import cycle: {' -> '.join(e.args[1])}")
     # the direction of the lesson: nothing below the trainers imports them or what uses them
     rank = {m: i for i, m in enumerate(order)}
-    assert rank["d2rl_lib.data.loading"] < rank["d2rl_lib.train_ti"] < rank["d2rl_lib.train_tf"]
-    assert rank["d2rl_lib.models.translation"] < rank["d2rl_lib.train_ti"]
-    for low in ("d2rl_lib.config", "d2rl_lib.data", "d2rl_lib.models", "d2rl_lib.losses", "d2rl_lib.evaluate"):
+    assert (rank["d2rl_lib.data.loading"] < rank["d2rl_lib.training.ti"] < rank["d2rl_lib.training.joint"]
+            < rank["d2rl_lib.training.run"])
+    assert rank["d2rl_lib.models.translation"] < rank["d2rl_lib.training.ti"]
+    above = ("d2rl_lib.training", "d2rl_lib.analysis", "d2rl_lib.course", "d2rl_lib.cli")
+    for low in ("d2rl_lib.config", "d2rl_lib.methods", "d2rl_lib.data", "d2rl_lib.models",
+                "d2rl_lib.losses", "d2rl_lib.evaluate"):
         for m in (m for m in GRAPH if m == low or m.startswith(low + ".")):
-            upward = {t for t in GRAPH[m] if t.startswith(("d2rl_lib.train_", "d2rl_lib.notebook", "d2rl_lib.cli"))}
+            upward = {t for t in GRAPH[m] if t.startswith(above)}
             assert not upward, f"{m} imports {upward}"
+
+
+def test_the_core_never_imports_the_analysis_or_the_course():
+    outer = ("d2rl_lib.analysis", "d2rl_lib.course", "d2rl_lib.cli")
+    core = [m for m in GRAPH if m not in ("d2rl_lib", "d2rl_lib.__main__") and not m.startswith(outer)]
+    assert "d2rl_lib.training.run" in core and "d2rl_lib.trained" in core
+    leaks = {m: sorted(t for t in GRAPH[m] if t.startswith(outer)) for m in core}
+    assert not any(leaks.values()), {m: t for m, t in leaks.items() if t}
+
+
+def _method_name_tests(tree: ast.AST, names) -> list:
+    """``x == "d2rl"``-like comparisons (==, !=, in, not in) against a method's name."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            for side in [node.left, *node.comparators]:
+                consts = side.elts if isinstance(side, (ast.Tuple, ast.List, ast.Set)) else [side]
+                if any(isinstance(c, ast.Constant) and c.value in names for c in consts):
+                    found.append(ast.unparse(node))
+    return found
+
+
+def test_no_code_outside_methods_py_tests_a_method_name():
+    from d2rl_lib.methods import METHOD_NAMES
+    assert _method_name_tests(ast.parse('if cfg.method == "d2rl": pass'), METHOD_NAMES)  # it sees one
+    found = {str(path.relative_to(PACKAGE)): _method_name_tests(ast.parse(path.read_text()), METHOD_NAMES)
+             for path in PACKAGE.rglob("*.py") if path.name != "methods.py"}
+    assert not any(found.values()), {p: f for p, f in found.items() if f}
+
+
+def test_the_trainers_functions_are_short():
+    long = []
+    for path in sorted((PACKAGE / "training").glob("*.py")):
+        for fn in ast.walk(ast.parse(path.read_text())):
+            if isinstance(fn, ast.FunctionDef) and fn.end_lineno - fn.lineno + 1 > 50:
+                long.append(f"{path.name}:{fn.name} ({fn.end_lineno - fn.lineno + 1} lines)")
+    assert not long, long
 
 
 def test_imports_sit_at_the_top_of_modules():

@@ -48,20 +48,30 @@ def test_same_camera_excluded():
     assert cmc.tolist() == [0, 1] and mAP == pytest.approx(0.5)
 
 
-def test_chunking_gives_the_same_answer():
-    import d2rl_lib.metrics as m
+def test_the_fast_path_in_small_chunks_gives_the_loops_answer(monkeypatch):
+    from d2rl_lib import metrics_fast
     rng = np.random.default_rng(0)
-    dist = rng.random((50, 40))
+    dist = rng.random((50, 40)).astype(np.float32)
     q, g = rng.integers(0, 8, 50), rng.integers(0, 8, 40)
     qc, gc = rng.choice([3, 6], 50), rng.choice([1, 2, 4, 5], 40)
-    full = eval_sysu(dist, q, g, qc, gc)
-    old = m.CHUNK
-    m.CHUNK = 7
-    try:
-        small = eval_sysu(dist, q, g, qc, gc)
-    finally:
-        m.CHUNK = old
-    assert np.allclose(full[0], small[0]) and full[1] == pytest.approx(small[1])
+    loop = eval_sysu(dist, q, g, qc, gc, fast=False)
+    monkeypatch.setattr(metrics_fast, "CHUNK", 7)
+    small = eval_sysu(dist, q, g, qc, gc, fast=True)
+    assert np.allclose(loop[0], small[0]) and loop[1] == pytest.approx(small[1]) \
+        and loop[2] == pytest.approx(small[2])
+
+
+def test_the_loop_runs_where_the_fast_path_cannot(monkeypatch):
+    """float32-exact distances take the vectorised path unless fast=False; others loop."""
+    from d2rl_lib import metrics_fast
+    calls = []
+    monkeypatch.setattr(metrics_fast, "eval_sums", lambda *a: calls.append(1) or (np.ones(20), 1.0, 1.0, 1))
+    dist = np.zeros((4, 5), np.float32)
+    eval_regdb(dist, [0] * 4, [0] * 5, fast=False)
+    eval_regdb(dist.astype(float) + 1e-12, [0] * 4, [0] * 5)          # float32 cannot hold it
+    assert calls == []
+    eval_regdb(dist, [0] * 4, [0] * 5)
+    assert calls == [1]
 
 
 def _reference(dist, q, g, qc, gc, max_rank, sysu):
@@ -94,16 +104,17 @@ def test_matches_the_per_query_loop_including_ties(seed):
     q, g = rng.integers(0, 7, 40), rng.integers(0, 7, 30)
     qc, gc = rng.choice([3, 6], 40), rng.choice([1, 2, 4, 5], 30)
     for sysu in (True, False):
-        fast = eval_sysu(dist, q, g, qc, gc, 10) if sysu else eval_regdb(dist, q, g, 10)
         ref = _reference(dist, q, g, qc, gc, 10, sysu)
-        assert np.allclose(fast[0], ref[0]) and fast[1] == pytest.approx(ref[1]) \
-            and fast[2] == pytest.approx(ref[2])
+        for fast in (False, True):
+            got = eval_sysu(dist, q, g, qc, gc, 10, fast) if sysu else eval_regdb(dist, q, g, 10, fast)
+            assert np.allclose(got[0], ref[0]) and got[1] == pytest.approx(ref[1]) \
+                and got[2] == pytest.approx(ref[2])
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_both_paths_match_the_loop_with_signed_zeros_negatives_and_uneven_ids(seed):
-    """float32-exact distances take the integer-key path, others the two-comparison
-    path; both must equal the stable-sort loop, ties (and -0.0 == 0.0) included."""
+    """float32-exact distances may take the integer-key path, others always loop; both
+    must equal the stable-sort loop, ties (and -0.0 == 0.0) included."""
     rng = np.random.default_rng(100 + seed)
     nq, ng = 60, 45
     q, g = rng.integers(0, 9, nq), np.r_[np.zeros(12, int), rng.integers(0, 9, ng - 12)]
@@ -113,16 +124,16 @@ def test_both_paths_match_the_loop_with_signed_zeros_negatives_and_uneven_ids(se
     assert m_exact(exact) is not None and m_exact(inexact) is None
     for dist in (exact, exact.astype(np.float32), inexact):
         for sysu in (True, False):
-            fast = eval_sysu(dist, q, g, qc, gc, 10) if sysu else eval_regdb(dist, q, g, 10)
             ref = _reference(np.asarray(dist, float), q, g, qc, gc, 10, sysu)
-            assert np.allclose(fast[0], ref[0]) and fast[1] == pytest.approx(ref[1]) \
-                and fast[2] == pytest.approx(ref[2])
+            got = eval_sysu(dist, q, g, qc, gc, 10, True) if sysu else eval_regdb(dist, q, g, 10, True)
+            assert np.allclose(got[0], ref[0]) and got[1] == pytest.approx(ref[1]) \
+                and got[2] == pytest.approx(ref[2])
 
 
 def m_exact(d):
-    from d2rl_lib.metrics import _exact_float32
+    from d2rl_lib.metrics_fast import exact_float32
 
-    return _exact_float32(np.asarray(d))
+    return exact_float32(np.asarray(d))
 
 
 def test_chance_level_is_what_random_features_score():

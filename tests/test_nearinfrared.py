@@ -19,7 +19,7 @@ SPEC = WorldSpec(world_seed=5, train_ids=4, test_ids=2, images_per_camera=2)
 def _plain(g, dye):
     """The garment ``g`` dyed ``dye`` all over, cotton, no hidden offset."""
     return dataclasses.replace(g, dye=np.asarray(dye, float), dye2=np.asarray(dye, float),
-                               pattern=0, material=0, thermal_offset=0.0)
+                               pattern=0, material=0, hidden_offset=0.0)
 
 
 def test_nir_is_the_default_of_the_world_and_the_synthetic_presets():

@@ -11,8 +11,9 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from d2rl_lib import notebook as nbh  # noqa: E402
-from d2rl_lib import paper, probes, viz  # noqa: E402
+from d2rl_lib.course import notebook as nbh  # noqa: E402
+from d2rl_lib.analysis import probes  # noqa: E402
+from d2rl_lib.course import paper, viz  # noqa: E402
 from d2rl_lib.config import get_config  # noqa: E402
 from d2rl_lib.data.synthetic import load_synthetic  # noqa: E402
 from d2rl_lib.models.translation import T_I  # noqa: E402
@@ -176,8 +177,13 @@ def test_measures_for_the_ti_notebooks():
     g = probes.grey_vs_infrared(test, max_pixels=100)
     assert len(g["grey"]) == len(g["infrared"]) == 100 and -1 <= g["r"] <= 1
     pid = int(test.pids[0])
-    assert viz.walk_figure(t_i, test, pid, int(test.pids[-1]), "visible", steps=3) is not None
-    assert viz.translation_figure(t_i, test, [pid]) is not None
+    walk = viz.walk_figure(t_i, test, pid, int(test.pids[-1]), "visible", steps=3)
+    assert len(walk.axes) == 2 * 3 and all(len(ax.images) == 1 for ax in walk.axes)
+    assert [ax.get_title() for ax in walk.axes[:3]] == ["t=0.00", "t=0.50", "t=1.00"]
+    assert [ax.get_ylabel() for ax in walk.axes[::3]] == ["G_v(z_t)", "G_i(z_t)"]
+    trans = viz.translation_figure(t_i, test, [pid, int(test.pids[-1])])
+    assert len(trans.axes) == 2 * 2 * len(viz.TRANSLATION_COLUMNS)         # 2 ids x 2 rows
+    assert trans.axes[0].get_ylabel() == f"id {pid} cam1" and all(len(ax.images) == 1 for ax in trans.axes)
     fig = viz.plot_history({"step": [1, 2], "a": [3, 2], "b": [1, 1]}, ["a", "b"])
     assert len(fig.axes) == 2
     plt.close("all")
@@ -240,8 +246,8 @@ def test_results_helpers(runs, monkeypatch, tmp_path):
 
 def test_line_progress_iterates_and_the_trainers_take_it(tmp_path):
     from d2rl_lib.runtime import RunDir
-    from d2rl_lib.train_tf import run_method
-    from d2rl_lib.train_ti import run_ti
+    from d2rl_lib.training.run import run_method
+    from d2rl_lib.training.ti import run_ti
 
     bar = nbh.LineProgress(range(3), desc="x", initial=0, total=3)
     assert list(bar) == [0, 1, 2] and bar.n == 3
@@ -257,3 +263,10 @@ def test_line_progress_iterates_and_the_trainers_take_it(tmp_path):
     run_ti(cfg, RunDir.create(tmp_path / "ti"), progress=recording)
     run_method(cfg, RunDir.create(tmp_path / "m"), progress=recording)
     assert seen == ["T_I", "T_I (d2rl-frozen)", "T_F (d2rl-frozen)"]
+
+def test_the_course_finds_the_project_folders():
+    """figures/, results/, runs/ and DECISIONS.md are the repository's, wherever the course
+    package sits inside d2rl_lib."""
+    assert (nbh.PROJECT_ROOT / "README.md").is_file() and (nbh.PROJECT_ROOT / "notebooks").is_dir()
+    assert nbh.FIGURES.parent == nbh.RESULTS.parent == nbh.PROJECT_ROOT
+    assert paper.DECISIONS.is_file()

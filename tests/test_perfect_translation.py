@@ -2,12 +2,12 @@
 import pytest
 import torch
 
-from d2rl_lib.ceilings import perfect_translation_scores
+from d2rl_lib.analysis.ceilings import perfect_translation_scores
 from d2rl_lib.config import get_config
 from d2rl_lib.errors import UserError
 from d2rl_lib.models.translation import T_I
 from d2rl_lib.runtime import RunDir
-from d2rl_lib.train_tf import run_method
+from d2rl_lib.training.run import run_method
 from d2rl_lib.trained import load_run
 
 TINY = ["data.train_ids=6", "data.test_ids=4", "data.images_per_camera=2", "data.trials=2",

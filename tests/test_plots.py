@@ -1,4 +1,4 @@
-"""The gap and retrieval plots of d2rl_lib.viz: they draw on tiny inputs, return Axes,
+"""The gap and retrieval plots of d2rl_lib.course.viz: they draw on tiny inputs, return Axes,
 and show what they claim (markers per modality, one bar per method and space)."""
 import matplotlib
 
@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from d2rl_lib.errors import UserError  # noqa: E402
-from d2rl_lib.viz import cmc_plot, gap_bars, methods_chart, tsne_plot  # noqa: E402
+from d2rl_lib.course.viz import cmc_plot, gap_bars, methods_chart, tsne_plot  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -24,7 +24,7 @@ def test_library_imports_without_matplotlib_loaded():
     import subprocess
     import sys
 
-    code = ("import sys, d2rl_lib.probes, d2rl_lib.gap, d2rl_lib.trained; "
+    code = ("import sys, d2rl_lib.analysis.probes, d2rl_lib.analysis.gap, d2rl_lib.trained; "
             "print('matplotlib' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
@@ -36,7 +36,7 @@ def test_figures_import_and_draw_without_a_display(tmp_path):
     import sys
 
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}
-    code = ("import d2rl_lib.notebook, d2rl_lib.viz as viz, matplotlib; "
+    code = ("import d2rl_lib.course.notebook, d2rl_lib.course.viz as viz, matplotlib; "
             "viz.plot_history({'step': [1, 2], 'a': [1, 0]}, ['a']).savefig('x.png'); "
             "print(matplotlib.get_backend().lower())")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)

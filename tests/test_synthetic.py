@@ -85,7 +85,7 @@ def test_hidden_heat_knob_changes_only_the_infrared_and_keeps_the_default_key():
     assert SMALL.key() == dataclasses.replace(SMALL, ir_hidden_sd=0.08).key() != none_spec.key()
     base, none = SyntheticWorld(SMALL), SyntheticWorld(none_spec)
     garments = lambda p: (p.top, p.bottom, p.shoes, p.bag_item, p.hat_item)  # noqa: E731
-    assert all(g.thermal_offset == 0 for g in garments(none.person(1)))
-    assert any(g.thermal_offset != 0 for g in garments(base.person(1)))
+    assert all(g.hidden_offset == 0 for g in garments(none.person(1)))
+    assert any(g.hidden_offset != 0 for g in garments(base.person(1)))
     assert np.array_equal(base.render(1, 1, 0)[0], none.render(1, 1, 0)[0])        # visible: same
     assert not np.array_equal(base.render(1, 3, 0)[0], none.render(1, 3, 0)[0])    # infrared: not

@@ -7,7 +7,7 @@ import pytest
 from d2rl_lib.cli import main
 from d2rl_lib.config import get_config
 from d2rl_lib.runtime import RunDir
-from d2rl_lib.train_tf import run_method
+from d2rl_lib.training.run import run_method
 
 TINY = ["data.train_ids=6", "data.test_ids=4", "data.images_per_camera=2", "data.trials=2",
         "schedule.batch_ids=3", "schedule.batch_images=2", "schedule.log_every=1",
@@ -62,7 +62,7 @@ def test_methods_with_t_i_run_end_to_end(tmp_path, method):
                                                 "schedule.tf_steps=1", "schedule.joint_steps=1"])
     m = run_method(cfg, RunDir.create(tmp_path / method))
     assert "translation" in m and "v2i_corr" in m["translation"]
-    assert m["tf_steps"] == 2 and m["joint_steps"] == (1 if method == "d2rl" else 0)
+    assert m["tf_updates"] == 2 and m["joint_steps"] == (1 if method == "d2rl" else 0)
 
 
 def _joint_batch():
@@ -75,8 +75,8 @@ def _joint_batch():
 def _trainers(cfg):
     import torch
 
-    from d2rl_lib.train_tf import TFTrainer
-    from d2rl_lib.train_ti import TITrainer
+    from d2rl_lib.training.tf import TFTrainer
+    from d2rl_lib.training.ti import TITrainer
 
     torch.manual_seed(0)
     return TITrainer(cfg, torch.device("cpu")), TFTrainer(cfg, 3, 4, torch.device("cpu"))
@@ -87,37 +87,44 @@ def test_fp16_steps_go_through_gradient_scalers(monkeypatch):
     included, goes through a scaler; here fp16 autocast is forced on the CPU."""
     import torch
 
-    from d2rl_lib import train_tf, train_ti
+    from d2rl_lib.training import tf as train_tf, ti as train_ti
 
     monkeypatch.setattr(train_tf, "amp_dtype", lambda mode, device: torch.float16)
     monkeypatch.setattr(train_ti, "amp_dtype", lambda mode, device: torch.float16)
+    from d2rl_lib.training.joint import JointStep
+
     ti, tf = _trainers(get_config("synthetic-ci", TI_TINY))
-    scalers = {"T_F": tf.scaler, "D": ti.scaler_d, "G": ti.scaler_g}
+    joint = JointStep(ti, tf)
+    scalers = {"T_F": tf.scaler, "D": ti.scaler_d, "G": ti.scaler_g, "joint": joint.scaler}
     assert all(s.is_enabled() for s in scalers.values())
     scaled = []
     for name, s in scalers.items():
         monkeypatch.setattr(s, "scale", lambda loss, s=s, name=name: (scaled.append(name), type(s).scale(s, loss))[1])
     raw, mod, labels = _joint_batch()
     t_f_before = [p.detach().clone() for p in tf.model.parameters()]
-    out = tf.joint_step(ti, raw, mod, labels)
-    assert scaled == ["D", "T_F"]                        # the D update, then one joint backward
+    out = joint(raw, mod, labels)
+    assert scaled == ["D", "joint"]                      # the D update, then one joint backward
     assert torch.isfinite(out["reid"])
     # the scaler steps T_F unless the scaled gradients overflowed fp16; then it skips the
     # step and halves its scale (from 2**16)
     stepped = any(not torch.equal(a, b) for a, b in zip(t_f_before, tf.model.parameters()))
-    assert stepped == (tf.scaler.get_scale() == 2.0 ** 16)
+    assert stepped == (joint.scaler.get_scale() == 2.0 ** 16)
     ti.g_step(raw[mod == 0], raw[mod == 1][:, :1])
     assert scaled[-1] == "G"
+    tf.step(raw[:, :3].new_zeros(len(raw), 4, *raw.shape[2:]), labels)
+    assert scaled[-1] == "T_F"
 
 
 def test_bf16_autocast_runs_a_joint_step_on_the_cpu():
     import torch
 
+    from d2rl_lib.training.joint import JointStep
+
     ti, tf = _trainers(get_config("synthetic-ci", TI_TINY + ["runtime.amp=bf16"]))
     assert tf.amp == torch.bfloat16 and not tf.scaler.is_enabled()
     raw, mod, labels = _joint_batch()
     g_before = [p.detach().clone() for p in ti.t_i.generator_parameters()]
-    out = tf.joint_step(ti, raw, mod, labels)
+    out = JointStep(ti, tf)(raw, mod, labels)
     assert torch.isfinite(out["reid"]) and out["reid"].dtype == torch.float32
     assert any(not torch.equal(a, b) for a, b in zip(g_before, ti.t_i.generator_parameters()))
 
@@ -125,8 +132,9 @@ def test_bf16_autocast_runs_a_joint_step_on_the_cpu():
 def test_gradients_reach_the_generators_only_in_joint_training():
     import torch
     from d2rl_lib.models.unify import unify
-    from d2rl_lib.train_tf import TFTrainer
-    from d2rl_lib.train_ti import TITrainer
+    from d2rl_lib.training.joint import JointStep
+    from d2rl_lib.training.tf import TFTrainer
+    from d2rl_lib.training.ti import TITrainer
 
     cfg = get_config("synthetic-ci", TI_TINY)
     torch.manual_seed(0)
@@ -134,7 +142,7 @@ def test_gradients_reach_the_generators_only_in_joint_training():
     tf = TFTrainer(cfg, 3, 4, torch.device("cpu"))
     raw, mod, labels = _joint_batch()
     before = [p.detach().clone() for p in ti.t_i.G_i.parameters()]
-    tf.joint_step(ti, raw, mod, labels)
+    JointStep(ti, tf)(raw, mod, labels)
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in ti.t_i.G_i.parameters())
     # the re-ID loss alone reaches G_i through the unified images ...
     ti.t_i.zero_grad()
@@ -155,7 +163,7 @@ def test_ti_init_starts_from_the_t_i_stage_and_checks_its_settings(tmp_path):
 
     from d2rl_lib.errors import UserError
     from d2rl_lib.runtime import load_checkpoint
-    from d2rl_lib.train_ti import run_ti
+    from d2rl_lib.training.ti import run_ti
 
     stage = RunDir.create(tmp_path / "ti")
     run_ti(get_config("synthetic-ci", TI_TINY + ["schedule.ti_steps=2", "schedule.sample_every=0"]), stage)

@@ -8,7 +8,7 @@ import torch
 from d2rl_lib.config import get_config
 from d2rl_lib.errors import DivergenceError
 from d2rl_lib.runtime import RunDir
-from d2rl_lib.train_ti import TITrainer, run_ti
+from d2rl_lib.training.ti import TITrainer, run_ti
 
 TINY = ["data.train_ids=4", "data.test_ids=2", "data.images_per_camera=2", "schedule.ti_batch=4",
         "schedule.log_every=1", "schedule.sample_every=0", "schedule.checkpoint_every=0",
@@ -72,7 +72,7 @@ def test_identity_batches_hold_the_same_people_in_both_modalities(tmp_path):
     the same batch for the same step, and the identity match reaches the generators."""
     from d2rl_lib.data.records import INFRARED, VISIBLE
     from d2rl_lib.data.synthetic import load_synthetic
-    from d2rl_lib.train_ti import UnpairedBatches
+    from d2rl_lib.training.ti import UnpairedBatches
 
     cfg = get_config("synthetic-ci", TINY + ["schedule.ti_batch_ids=2", "ti.w_match=10"])
     train = load_synthetic(cfg.data, cache_dir=tmp_path).train

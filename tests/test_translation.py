@@ -128,13 +128,15 @@ def test_identity_match_known_values():
     torch.manual_seed(0)
     real = torch.rand(4, 1, 64, 32) * 2 - 1
     k = torch.tensor([0, 0, 1, 1])
-    shuffled = real.flatten(1)[:, torch.randperm(64 * 32)].view_as(real)   # other "poses"
-    # the person box of a shuffled image holds other pixels: compare on a box-only image
     from d2rl_lib.models.translation import person_box
-    box = person_box(real)
+    box = person_box(real)                                   # [4, 1, 52, 12]
     same = torch.zeros_like(real) - 1
     same[..., 6:58, 10:22] = box.flip(-1)                    # the same box pixels, mirrored
     assert float(identity_match_loss(same, k, real, k)) < 1e-6
+    shuffled = torch.zeros_like(real) - 1                    # ... or in another order ("pose")
+    shuffled[..., 6:58, 10:22] = box.flatten(1)[:, torch.randperm(box[0].numel())].view_as(box)
+    assert float(identity_match_loss(shuffled, k, real, k)) < 1e-6
+    assert float(identity_match_loss(shuffled + 0.5, k, real, k)) > 0.4
     assert abs(float(identity_match_loss(same + 0.25, k, real, k)) - 0.25) < 1e-5
     swapped = identity_match_loss(real, k, torch.cat([real[2:], real[:2]]), k)
     assert float(swapped) > 0.0

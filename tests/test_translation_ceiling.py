@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from d2rl_lib.ceilings import translation_ceiling
+from d2rl_lib.analysis.ceilings import translation_ceiling
 from d2rl_lib.config import get_config
 from d2rl_lib.data.synthetic.world import SyntheticWorld, WorldSpec
 

@@ -45,7 +45,7 @@ def show(args) -> int:
     matplotlib.use("Agg")
     from ..data.synthetic import SyntheticWorld, WorldSpec
     from ..errors import UserError
-    from ..viz import identity_grid
+    from ..course.viz import identity_grid
 
     try:
         ids = [int(t) for t in args.ids.split(",")]

@@ -16,6 +16,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from .. import demo
+    from ..course import demo
 
     return demo.run(Path(args.root).resolve(), args.config)

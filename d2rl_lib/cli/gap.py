@@ -4,7 +4,7 @@
         --out results/gap-synthetic-classroom.json
 
 For each run, on the test identities of its configuration: the cross/within
-distance ratio and the modality probe (``d2rl_lib.gap``) in image space, unified
+distance ratio and the modality probe (``d2rl_lib.analysis.gap``) in image space, unified
 space and feature space. The JSON records the command that produced it.
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ def parse_pixels(text: str) -> tuple:
 
 
 def run(args) -> int:
-    from ..gap import SPACES, measure_run
+    from ..analysis.gap import SPACES, measure_run
     from ..atomic import atomic_write_text
     from ..runtime import seed_everything
     from ..trained import load_run

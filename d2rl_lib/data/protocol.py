@@ -23,10 +23,10 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from ..errors import UserError
-from .records import ImageSet
+from .records import SYSU_INDOOR_CAMS, SYSU_INFRARED_CAMS, SYSU_VISIBLE_CAMS, ImageSet
 
-GALLERY_CAMS = {"all": (1, 2, 4, 5), "indoor": (1, 2)}
-QUERY_CAMS = (3, 6)
+GALLERY_CAMS = {"all": SYSU_VISIBLE_CAMS, "indoor": SYSU_INDOOR_CAMS}
+QUERY_CAMS = SYSU_INFRARED_CAMS
 
 
 def _names(test: ImageSet) -> List[str]:

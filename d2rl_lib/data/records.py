@@ -15,9 +15,11 @@ import torch
 VISIBLE, INFRARED = 0, 1
 MODALITY_NAMES = {VISIBLE: "visible", INFRARED: "infrared"}
 LUMA = np.array([0.299, 0.587, 0.114])      # ITU-R 601 luminance weights of R, G, B
+# The camera sets, here only (the readers, the protocols and the synthetic world import them)
+SYSU_CAMS = (1, 2, 3, 4, 5, 6)
 SYSU_VISIBLE_CAMS = (1, 2, 4, 5)
 SYSU_INFRARED_CAMS = (3, 6)
-SYSU_INDOOR_CAMS = (1, 2)
+SYSU_INDOOR_CAMS = (1, 2)                   # the visible cameras of the indoor search
 
 
 @dataclass

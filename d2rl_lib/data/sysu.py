@@ -20,9 +20,7 @@ from scipy.io import loadmat
 
 from ..errors import UserError
 from .protocol import QUERY_CAMS
-from .records import INFRARED, VISIBLE, ImageSet
-
-CAMS = (1, 2, 3, 4, 5, 6)
+from .records import INFRARED, SYSU_CAMS, VISIBLE, ImageSet
 LAYOUT = ("expected SYSU-MM01 layout: ROOT/cam1..cam6/PPPP/NNNN.jpg and ROOT/exp/{train,val,test}_id.txt "
           "(one line of comma-separated ids each)")
 
@@ -43,7 +41,7 @@ def read_ids(path: Path) -> List[int]:
 def _images(root: Path, ids: List[int]) -> Tuple[list, list, list, list]:
     pids, cams, paths, names = [], [], [], []
     for pid in sorted(ids):
-        for cam in CAMS:
+        for cam in SYSU_CAMS:
             folder = root / f"cam{cam}" / f"{pid:04d}"
             if not folder.is_dir():
                 continue
@@ -73,7 +71,7 @@ def check_root(root: str | Path) -> Path:
     root = Path(root).expanduser()
     if not root.is_dir():
         raise UserError(f"SYSU-MM01 folder not found: {root}; {LAYOUT}")
-    missing = [f"cam{c}" for c in CAMS if not (root / f"cam{c}").is_dir()]
+    missing = [f"cam{c}" for c in SYSU_CAMS if not (root / f"cam{c}").is_dir()]
     if missing:
         raise UserError(f"{root} has no {', '.join(missing)} folder(s); {LAYOUT}")
     return root

@@ -237,7 +237,6 @@ class T_I(nn.Module):
         disc = (ti_cfg.disc_channels, ti_cfg.disc_layers, ti_cfg.disc_scales, ti_cfg.disc_view)
         self.D_v = Discriminator(3, *disc)
         self.D_i = Discriminator(IR_CHANNELS, *disc)
-        self.down = 2 ** d
 
     @property
     def P_v(self) -> Optional[nn.Module]:

@@ -1,8 +1,11 @@
 """The embedded default: a procedurally generated visible-infrared person world.
 
-See ``infrared.py`` for the infrared model (the heart of the world),
-``people.py`` for identities, ``cameras.py`` for the six SYSU-like cameras and
-``world.py`` for rendering, pairing and caching. Notebook 01 walks through it.
+``people.py`` makes the identities (garments, dyes, materials, each garment's hidden
+offset), ``cameras.py`` the six SYSU-like cameras, ``visible.py`` renders the visible
+images, ``nearinfrared.py`` the default infrared camera (near-infrared with an illuminator,
+as SYSU-MM01), ``thermal.py`` the thermal one (``data.ir_model=thermal``, as RegDB), and
+``world.py`` renders, pairs and caches the world. Notebook 01 walks through it; docs/world.md
+says how each camera renders.
 """
 from .world import SyntheticData, SyntheticWorld, WorldSpec, load_synthetic
 

@@ -22,40 +22,44 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from ..records import INFRARED, VISIBLE
+from ..records import INFRARED, SYSU_CAMS, SYSU_VISIBLE_CAMS, VISIBLE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Camera:
+    """One camera; each names the fields of its own modality (the others keep their defaults)."""
+
     cam: int
     modality: int
     indoor: bool
-    light: Tuple[float, float, float]      # visible: RGB illumination (colour cast x strength)
-    background: Tuple[float, float, float]  # visible: wall / ground albedo
-    background2: Tuple[float, float, float]  # visible: second background tone (floor, sky)
-    ambient: float                          # infrared: background temperature, 0..1
-    gain: float                             # infrared: sensor gain
-    noise: float                            # sensor noise (std, 0..1 units)
-    paired_cam: int                         # the camera of the other modality at the same place
-    nir_spot: float = 0.0                   # near-infrared: illuminator strength at the person
-    nir_stray: float = 0.0                  # near-infrared: stray light everywhere
-    nir_far: float = 0.0                    # near-infrared: share of the light the far background gets
+    paired_cam: int                                 # the camera of the other modality at the same place
+    noise: float                                    # sensor noise (std, 0..1 units)
+    light: Tuple[float, float, float] = (0, 0, 0)   # visible: RGB illumination (colour cast x strength)
+    background: Tuple[float, float, float] = (0, 0, 0)   # visible: wall / ground albedo
+    background2: Tuple[float, float, float] = (0, 0, 0)  # visible: second background tone (floor, sky)
+    ambient: float = 0.0                            # infrared: background temperature, 0..1
+    gain: float = 0.0                               # infrared: sensor gain
+    nir_spot: float = 0.0                           # near-infrared: illuminator strength at the person
+    nir_stray: float = 0.0                          # near-infrared: stray light everywhere
+    nir_far: float = 0.0                            # near-infrared: share of the light the far background gets
 
 
 CAMERAS: Dict[int, Camera] = {
-    1: Camera(1, VISIBLE, True, (1.05, 0.95, 0.80), (0.75, 0.68, 0.55), (0.45, 0.35, 0.28), 0, 0, 0.02, 3),
-    2: Camera(2, VISIBLE, True, (0.88, 0.98, 1.08), (0.62, 0.66, 0.70), (0.30, 0.32, 0.36), 0, 0, 0.02, 3),
-    3: Camera(3, INFRARED, True, (0, 0, 0), (0, 0, 0), (0, 0, 0), 0.28, 1.0, 0.025, 2, 0.90, 0.10, 0.45),
-    4: Camera(4, VISIBLE, False, (1.15, 1.12, 1.05), (0.55, 0.55, 0.52), (0.70, 0.80, 0.95), 0, 0, 0.02, 6),
-    5: Camera(5, VISIBLE, False, (0.85, 0.98, 0.80), (0.25, 0.45, 0.20), (0.40, 0.55, 0.35), 0, 0, 0.025, 6),
-    6: Camera(6, INFRARED, False, (0, 0, 0), (0, 0, 0), (0, 0, 0), 0.22, 1.08, 0.03, 4, 0.95, 0.05, 0.30),
+    1: Camera(cam=1, modality=VISIBLE, indoor=True, paired_cam=3, noise=0.02, light=(1.05, 0.95, 0.80),
+              background=(0.75, 0.68, 0.55), background2=(0.45, 0.35, 0.28)),
+    2: Camera(cam=2, modality=VISIBLE, indoor=True, paired_cam=3, noise=0.02, light=(0.88, 0.98, 1.08),
+              background=(0.62, 0.66, 0.70), background2=(0.30, 0.32, 0.36)),
+    3: Camera(cam=3, modality=INFRARED, indoor=True, paired_cam=2, noise=0.025, ambient=0.28, gain=1.0,
+              nir_spot=0.90, nir_stray=0.10, nir_far=0.45),
+    4: Camera(cam=4, modality=VISIBLE, indoor=False, paired_cam=6, noise=0.02, light=(1.15, 1.12, 1.05),
+              background=(0.55, 0.55, 0.52), background2=(0.70, 0.80, 0.95)),
+    5: Camera(cam=5, modality=VISIBLE, indoor=False, paired_cam=6, noise=0.025, light=(0.85, 0.98, 0.80),
+              background=(0.25, 0.45, 0.20), background2=(0.40, 0.55, 0.35)),
+    6: Camera(cam=6, modality=INFRARED, indoor=False, paired_cam=4, noise=0.03, ambient=0.22, gain=1.08,
+              nir_spot=0.95, nir_stray=0.05, nir_far=0.30),
 }
-VISIBLE_CAMS = (1, 2, 4, 5)
-INFRARED_CAMS = (3, 6)
-
-
-def camera(cam: int) -> Camera:
-    return CAMERAS[cam]
+assert tuple(CAMERAS) == SYSU_CAMS and all(
+    (c.modality == VISIBLE) == (n in SYSU_VISIBLE_CAMS) for n, c in CAMERAS.items())
 
 
 def jitter_light(cam: Camera, rng: np.random.Generator) -> np.ndarray:

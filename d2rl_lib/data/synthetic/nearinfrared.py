@@ -20,7 +20,7 @@ optics' blur). The reflectances (constants below, reasons in DECISIONS.md):
   visible luminance (red and yellow bright, blue and green dark):
   ``(0.10 + 0.85 (0.75 R + 0.2 G + 0.05 B)) * material + hidden / 2``, with a factor per
   material (leather and denim lower) and the garment's hidden offset (finish, carbon
-  content: :attr:`~d2rl_lib.data.synthetic.people.Garment.thermal_offset`, spread
+  content: :attr:`~d2rl_lib.data.synthetic.people.Garment.hidden_offset`, spread
   ``data.ir_hidden_sd``), which no translator can know. A pattern survives where its two
   dyes differ at the red end.
 - **background** walls and ground: a grey reflectance with a few structures, lit by what
@@ -28,11 +28,11 @@ optics' blur). The reflectances (constants below, reasons in DECISIONS.md):
 
 So a visible pixel's colour already tells most of its near-infrared intensity: plain grey
 is a fair translation, and a translator that learns the red-end weights, bright skin and
-the dim background does better (notebook 03). Compare ``infrared.py`` (RegDB's thermal
+the dim background does better (notebook 03). Compare ``thermal.py`` (RegDB's thermal
 sensor), where colour says almost nothing.
 
-As in ``infrared.py``, two :class:`~d2rl_lib.data.synthetic.world.WorldSpec` switches
-(``d2rl_lib.ceilings.translation_ceiling``, notebook 03) take parts away:
+As in ``thermal.py``, two :class:`~d2rl_lib.data.synthetic.world.WorldSpec` switches
+(``d2rl_lib.analysis.ceilings.translation_ceiling``, notebook 03) take parts away:
 ``average_materials`` (every fabric factor the average one) and ``dye_response``
 (``"reversed"``: dyes dark at the red end bright; ``"blind"``: every dye in the middle).
 """
@@ -55,7 +55,7 @@ SPOT_WIDTH = 0.45                        # the illuminator's spot: Gaussian sigm
 AVERAGE_MATERIAL_NIR = float(np.mean(list(MATERIAL_NIR.values())))   # WorldSpec.average_materials
 
 
-def dye_response(dye: np.ndarray) -> float:
+def dye_reflectance(dye: np.ndarray) -> float:
     """0..1: how much of the illuminator's light a dye lets the fabric return."""
     return float(dye @ DYE_NIR)
 
@@ -63,9 +63,9 @@ def dye_response(dye: np.ndarray) -> float:
 def garment_reflectance(g: Garment, dye: np.ndarray, average_materials: bool = False,
                         dye_mode: str = "world") -> float:
     """A garment's near-infrared reflectance for one of its dyes (module docstring)."""
-    base = 0.10 + 0.85 * dye_effect(dye_response(dye), dye_mode)
+    base = 0.10 + 0.85 * dye_effect(dye_reflectance(dye), dye_mode)
     factor = AVERAGE_MATERIAL_NIR if average_materials else MATERIAL_NIR[MATERIAL_NAMES[g.material]]
-    return base * factor + 0.5 * g.thermal_offset
+    return base * factor + 0.5 * g.hidden_offset
 
 
 def illumination(cam: Camera, h: int, w: int, strength: float) -> np.ndarray:

@@ -37,7 +37,8 @@ class Garment:
     material: int           # index into MATERIAL_NAMES
     pattern: int            # index into PATTERNS
     pattern_freq: float     # stripes per garment height
-    thermal_offset: float   # hidden: extra heat in 0..1 units, invisible in the visible image
+    hidden_offset: float    # hidden: what the infrared adds (heat in the thermal world, reflectance
+    #                         in the near-infrared one), invisible in the visible image
 
 
 @dataclass
@@ -97,7 +98,7 @@ def _garment(rng: np.random.Generator, patterned: float = 0.5,
         material=int(rng.integers(len(MATERIALS))),
         pattern=int(rng.integers(1, len(PATTERNS))) if rng.random() < patterned else 0,
         pattern_freq=float(rng.uniform(3, 7)),
-        thermal_offset=float(rng.normal(0, hidden_sd)),
+        hidden_offset=float(rng.normal(0, hidden_sd)),
     )
 
 

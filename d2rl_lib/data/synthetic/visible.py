@@ -1,7 +1,7 @@
 """Visible rendering: albedo x light x shading, over the camera's background.
 
 Colour is the strongest visible cue and it does not survive into the infrared
-(only each dye's darkness does, see ``infrared.py``).
+(only each dye's darkness does, see ``thermal.py``).
 """
 from __future__ import annotations
 

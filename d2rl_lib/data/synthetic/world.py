@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Tuple
@@ -22,19 +22,17 @@ from scipy.ndimage import correlate1d
 from ...errors import UserError
 from ...runtime import load_checkpoint, save_checkpoint
 from ..records import INFRARED, VISIBLE, ImageSet
-from .cameras import CAMERAS, INFRARED_CAMS
+from ..records import SYSU_CAMS, SYSU_INFRARED_CAMS
+from .cameras import CAMERAS
 from .geometry import OCCLUDER, Instant, label_map, random_instant
-from .infrared import hue_table, render_infrared
+from .thermal import hue_table, render_thermal
 from .nearinfrared import render_nir
 from .people import BG, HIDDEN_HEAT_SD, Person, make_person
 from .visible import render_visible
 
 RENDER_VERSION = 3  # bump when the renderer changes: invalidates the disk cache
-ALL_CAMS = (1, 2, 3, 4, 5, 6)
-IR_MODELS = ("nir", "thermal", "hue-lookup")   # data.ir_model: nearinfrared.py, infrared.py
+IR_MODELS = ("nir", "thermal", "hue-lookup")   # data.ir_model: nearinfrared.py, thermal.py
 DYE_RESPONSES = ("world", "reversed", "blind")  # WorldSpec.dye_response
-# WorldSpec fields added after worlds were first cached: left out of the key at their defaults
-LATER_KNOBS = ("ir_hidden_sd", "sensor_noise", "average_materials", "dye_response")
 
 
 @dataclass(frozen=True)
@@ -42,10 +40,10 @@ class WorldSpec:
     """The settings that decide every pixel of the world.
 
     The last three take parts of the world away, to ask what a translator could know
-    (``d2rl_lib.ceilings.translation_ceiling``, notebook 03); they are not in the data
+    (``d2rl_lib.analysis.ceilings.translation_ceiling``, notebook 03); they are not in the data
     config, and their defaults are the world itself: ``sensor_noise=False`` renders
     without the cameras' noise, ``average_materials=True`` gives every garment the
-    average material in the infrared (``infrared.py``, ``nearinfrared.py``; the visible
+    average material in the infrared (``thermal.py``, ``nearinfrared.py``; the visible
     image is unchanged), ``dye_response`` turns the dye's effect on the infrared round
     (``"reversed"``) or removes it (``"blind"``: every dye in the middle).
     """
@@ -85,12 +83,8 @@ class WorldSpec:
         return self
 
     def key(self) -> str:
-        d = dict(self.__dict__)
-        # worlds cached before these knobs keep their key: a knob at its default is left out
-        for f in fields(self):
-            if f.name in LATER_KNOBS and d[f.name] == f.default:
-                del d[f.name]
-        blob = json.dumps({"v": RENDER_VERSION, **d}, sort_keys=True)
+        """The disk cache's name for this world: a hash of the render version and every field."""
+        blob = json.dumps({"v": RENDER_VERSION, **self.__dict__}, sort_keys=True)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
@@ -177,7 +171,7 @@ class SyntheticWorld:
                 ir, soft = render_nir(p, view_cam, lab, alt, s, rng, spec.average_materials,
                                       spec.dye_response), 1.0
             else:                                     # thermal optics are softer
-                ir, soft = render_infrared(p, view_cam, lab, alt, s, rng, spec.ir_model, self.table,
+                ir, soft = render_thermal(p, view_cam, lab, alt, s, rng, spec.ir_model, self.table,
                                            spec.average_materials, spec.dye_response), 1.15
             if sigma > 0.05:
                 ir = _blur(ir, sigma * soft)
@@ -196,7 +190,7 @@ class SyntheticWorld:
         """Every image of the split's identities in all six cameras, with pairs and masks."""
         ids = list(self.ids(split))
         k = self.spec.images_per_camera
-        rows = [(pid, cam, i) for pid in ids for cam in ALL_CAMS for i in range(k)]
+        rows = [(pid, cam, i) for pid in ids for cam in SYSU_CAMS for i in range(k)]
         n, h, w = len(rows), self.spec.height, self.spec.width
         images = np.empty((n, h, w, 3), np.uint8)
         paired = np.empty((n, h, w, 3), np.uint8)
@@ -206,7 +200,7 @@ class SyntheticWorld:
             paired[j], _ = self.render(pid, cam, i, paired=True)
         pids = np.array([r[0] for r in rows], np.int64)
         cams = np.array([r[1] for r in rows], np.int64)
-        modality = np.where(np.isin(cams, INFRARED_CAMS), INFRARED, VISIBLE).astype(np.int64)
+        modality = np.where(np.isin(cams, SYSU_INFRARED_CAMS), INFRARED, VISIBLE).astype(np.int64)
         labels = (pids - ids[0]) if split == "train" else None
         return ImageSet(
             pids=pids, cams=cams, modality=modality,

@@ -15,9 +15,9 @@ Re-running a notebook, or running the next one, reuses what is there; a changed
 config trains again into the same folder (nothing is duplicated). Delete
 ``runs/notebooks/`` to start from scratch.
 
-The rest lives beside the library: the figures in :mod:`d2rl_lib.viz`, what a
-trained T_I does in :mod:`d2rl_lib.probes`, the paper's numbers and DECISIONS.md in
-:mod:`d2rl_lib.paper`. IPython and ipywidgets are optional: without them the
+The rest lives beside the library: the figures in :mod:`d2rl_lib.course.viz`, what a
+trained T_I does in :mod:`d2rl_lib.analysis.probes`, the paper's numbers and DECISIONS.md in
+:mod:`d2rl_lib.course.paper`. IPython and ipywidgets are optional: without them the
 progress line prints nothing and :func:`explore` shows only its static figure.
 """
 from __future__ import annotations
@@ -34,15 +34,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .config import METHODS, Config, ConfigError, differences, get_config
-from .evaluate import chance_level, extract_features, sysu_trials
-from .methods import TI_MODES
-from .runtime import RunDir, seed_everything
-from .train_tf import run_method
-from .train_ti import load_ti_stage, run_ti
-from .trained import load_run
+from ..config import Config, ConfigError, differences, get_config
+from ..evaluate import chance_level, extract_features, sysu_trials
+from ..methods import METHOD_NAMES, method as method_named
+from ..runtime import RunDir, seed_everything
+from ..training.run import run_method
+from ..training.ti import load_ti_stage, run_ti
+from ..trained import load_run
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIGURES = PROJECT_ROOT / "figures"
 RESULTS = PROJECT_ROOT / "results"
 RUNS = PROJECT_ROOT / "runs" / "notebooks"
@@ -216,23 +216,27 @@ def trained_ti(cfg: Config, name: str = "ti", quiet: bool = False) -> TIRun:
                  cached=cached)
 
 
-def method_config(cfg: Config, method: str) -> Config:
-    """``cfg`` with ``method`` set; methods with T_I start from the cached T_I
-    (``schedule.ti_init``) when the library supports it, instead of training it again."""
+def method_config(cfg: Config, method: str, ti_checkpoint: Optional[Path] = None) -> Config:
+    """``cfg`` with ``method`` set; a method with T_I starts from ``ti_checkpoint`` (a T_I
+    stage checkpoint, ``schedule.ti_init``) when one is given, instead of training T_I again."""
     c = Config.from_dict(cfg.to_dict())
     c.method = method
-    if method in TI_MODES and c.schedule.ti_steps > 0:
-        c.schedule.ti_init = str(trained_ti(cfg, quiet=True).checkpoint)
+    if ti_checkpoint is not None and method_named(method).uses_ti:
+        c.schedule.ti_init = str(ti_checkpoint)
     return c
 
 
 def trained(cfg: Config, method: str, quiet: bool = False):
     """``method`` (baseline, grayscale, unify-ir, unify-visible, d2rl, d2rl-frozen)
-    trained and scored with ``cfg``, from the cache or trained now. Returns the
-    :class:`~d2rl_lib.trained.TrainedRun` of :func:`~d2rl_lib.trained.load_run`
-    (``t_f``, ``t_i``, ``prepare``, ``metrics``, ...) with one more attribute,
-    ``cached`` (loaded from the cache, or trained now)."""
-    c = method_config(cfg, method)
+    trained and scored with ``cfg``, from the cache or trained now. A method with T_I starts
+    from the notebooks' T_I (:func:`trained_ti`, notebook 02's), which is trained first if
+    it is not cached yet. Returns the :class:`~d2rl_lib.trained.TrainedRun` of
+    :func:`~d2rl_lib.trained.load_run` (``t_f``, ``t_i``, ``prepare``, ``metrics``, ...) with
+    one more attribute, ``cached`` (loaded from the cache, or trained now)."""
+    ti_checkpoint = None
+    if method_named(method).uses_ti and cfg.schedule.ti_steps > 0:
+        ti_checkpoint = trained_ti(cfg, quiet=quiet).checkpoint
+    c = method_config(cfg, method, ti_checkpoint)
     root = run_root(cfg) / method
     cached = _train_or_load(root, c, ("metrics.json", "checkpoints/last.pt"), run_method,
                             method, method, quiet)
@@ -302,10 +306,10 @@ def compare(a: float, b: float, tolerance: float = 1.0) -> str:
 
 def cached_metrics(cfg: Config) -> Dict[str, dict]:
     """``{method: metrics.json}`` of every method the notebooks trained in this profile
-    (in ``runs/notebooks/<preset>-seed<seed>/``), in the order of ``config.METHODS``."""
+    (in ``runs/notebooks/<preset>-seed<seed>/``), in the order of :data:`d2rl_lib.methods.METHODS`."""
     root = run_root(cfg)
     return {m: json.loads((root / m / "metrics.json").read_text())
-            for m in METHODS if (root / m / "metrics.json").is_file()}
+            for m in METHOD_NAMES if (root / m / "metrics.json").is_file()}
 
 
 def write_results(cfg: Config, summary: dict) -> Path:

@@ -36,7 +36,7 @@ and unpaired translation cannot recover the mapping (notebook 04's exercise:
 when does the paper's premise fail?).
 
 Two switches of :class:`~d2rl_lib.data.synthetic.world.WorldSpec` take parts of this
-model away, for ``d2rl_lib.ceilings.translation_ceiling`` (notebook 03) only:
+model away, for ``d2rl_lib.analysis.ceilings.translation_ceiling`` (notebook 03) only:
 ``average_materials`` gives every garment the average material, ``dye_response`` turns
 the dye's darkness round (``"reversed"``) or sets it to the middle (``"blind"``).
 """
@@ -84,7 +84,7 @@ def garment_temperature(g: Garment, dye: np.ndarray, ambient: float, ir_model: s
         base = table[int(hue * len(table)) % len(table)]
     else:
         base = ambient + 0.5 * transfer * (0.85 - ambient) + 0.3 * dye_effect(darkness(dye), dye_response)
-    return base + g.thermal_offset
+    return base + g.hidden_offset
 
 
 def garment_radiance(g: Garment, dye: np.ndarray, ambient: float, ir_model: str,
@@ -95,7 +95,7 @@ def garment_radiance(g: Garment, dye: np.ndarray, ambient: float, ir_model: str,
     return eps * t + (1 - eps) * ambient
 
 
-def render_infrared(p: Person, cam: Camera, lab: np.ndarray, alt: np.ndarray, s: np.ndarray,
+def render_thermal(p: Person, cam: Camera, lab: np.ndarray, alt: np.ndarray, s: np.ndarray,
                     rng: np.random.Generator, ir_model: str, table: np.ndarray,
                     average_materials: bool = False, dye_response: str = "world") -> np.ndarray:
     """[H, W] float radiance image in 0..1 (before blur and noise); ``average_materials``

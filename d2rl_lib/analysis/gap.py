@@ -43,10 +43,10 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .data.files import batches_of, pixels as images_of
-from .data.records import INFRARED, VISIBLE, to_signed
-from .errors import UserError
-from .evaluate import extract_features
+from ..data.files import batches_of, pixels as images_of
+from ..data.records import INFRARED, VISIBLE, to_signed
+from ..errors import UserError
+from ..evaluate import extract_features
 
 SPACES = ("image", "unified", "feature")
 

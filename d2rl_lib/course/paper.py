@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List
 
-DECISIONS = Path(__file__).resolve().parents[1] / "DECISIONS.md"
+DECISIONS = Path(__file__).resolve().parents[2] / "DECISIONS.md"
 
 # The paper's published numbers (Wang et al., CVPR 2019, Tables 1-2, as copied into
 # later papers' tables): these are citations, the only numbers not computed here.

@@ -2,9 +2,9 @@
 space, translations, the discriminators' verdicts and the unified spaces.
 
 Each probe takes a T_I (:class:`d2rl_lib.models.translation.T_I`) and an ImageSet and
-returns tensors or numbers; :mod:`d2rl_lib.viz` draws them and the notebooks tabulate
+returns tensors or numbers; :mod:`d2rl_lib.course.viz` draws them and the notebooks tabulate
 them. The gap measures they feed (the modality gap of a space of vectors) are in
-:mod:`d2rl_lib.gap`.
+:mod:`d2rl_lib.analysis.gap`.
 """
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import numpy as np
 import torch
 
 from . import gap
-from .data.records import INFRARED, VISIBLE, luminance, to_signed, to_uint8
-from .methods import prepare_raw, prepare_unified
+from ..data.records import INFRARED, VISIBLE, luminance, to_signed, to_uint8
+from ..inputs import prepare_for
+from ..methods import METHODS
 
 
 def pick(images_of, pid: int, cam: int, index: int = 0) -> int:
@@ -157,21 +158,20 @@ def grey_vs_infrared(data, max_pixels: int = 20000, seed: int = 0) -> Dict[str, 
 
 
 # -- the unified space (notebooks 04, 05) -----------------------------------------------------
-UNIFICATIONS = {"multi-spectral": "multi-spectral", "all infrared": "infrared", "all visible": "visible"}
+# The unifications notebooks 04 and 05 compare, each named by the method whose images it makes.
+UNIFICATIONS = {"raw": "baseline", "grey": "grayscale", "multi-spectral": "d2rl-frozen",
+                "all infrared": "unify-ir", "all visible": "unify-visible"}
 
 
 def unification_transform(t_i: Optional[torch.nn.Module], name: str) -> Callable:
-    """The input transform (uint8 images, modality -> float images) of a unification:
-    ``raw`` (none), ``grey`` (visible to grey, no learning), or one of :data:`UNIFICATIONS`."""
-    if name == "raw":
-        return prepare_raw("baseline")
-    if name == "grey":
-        return prepare_raw("grayscale")
-    return prepare_unified(t_i, UNIFICATIONS[name])
+    """The input transform (uint8 images, modality -> float images) of a unification in
+    :data:`UNIFICATIONS`: ``raw`` (none), ``grey`` (visible to grey, no learning), or one of
+    T_I's three (``t_i`` given)."""
+    return prepare_for(METHODS[UNIFICATIONS[name]], t_i)
 
 
 def space_gaps(t_i: Optional[torch.nn.Module], data, names: Sequence[str], seed: int = 0) -> Dict[str, dict]:
-    """The gap measures (:func:`d2rl_lib.gap.gap_measures`) of the pixel vectors of ``data``'s
+    """The gap measures (:func:`d2rl_lib.analysis.gap.gap_measures`) of the pixel vectors of ``data``'s
     images under each unification in ``names`` (see :func:`unification_transform`)."""
     out = {}
     for name in names:

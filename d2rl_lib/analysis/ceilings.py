@@ -22,12 +22,11 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 
-from .data.records import INFRARED, VISIBLE, to_signed, to_uint8
-from .data.synthetic import SyntheticWorld, WorldSpec, load_synthetic
-from .data.synthetic.cameras import VISIBLE_CAMS
-from .errors import UserError
-from .evaluate import evaluate_sysu_like, extract_features
-from .fidelity import per_image_l1_corr
+from ..data.records import INFRARED, SYSU_VISIBLE_CAMS, VISIBLE, to_signed, to_uint8
+from ..data.synthetic import SyntheticWorld, WorldSpec, load_synthetic
+from ..errors import UserError
+from ..evaluate import evaluate_sysu_like, extract_features
+from ..fidelity import per_image_l1_corr
 
 PERFECT_TRANSLATIONS = {
     "as_is": "infrared queries against the visible gallery (the run's own score)",
@@ -122,7 +121,7 @@ def translation_ceiling(spec: WorldSpec, per_camera: int) -> Dict[str, Dict[str,
     camera). In the ``hue-lookup`` world the dye acts through its hue, so those two equal
     ``knowable`` there."""
     true_world = SyntheticWorld(spec)
-    rows = [(pid, cam, i) for pid in true_world.ids("test") for cam in VISIBLE_CAMS
+    rows = [(pid, cam, i) for pid in true_world.ids("test") for cam in SYSU_VISIBLE_CAMS
             for i in range(per_camera)]
     twins = [true_world.render(*r, paired=True) for r in rows]
     true = torch.tensor(np.stack([t[0][..., 0] for t in twins]))[:, None].float() / 255

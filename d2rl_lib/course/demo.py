@@ -16,7 +16,7 @@ from typing import Dict, List, Sequence
 
 import torch
 
-from .errors import UserError
+from ..errors import UserError
 
 
 def notebooks(folder: Path) -> List[Path]:

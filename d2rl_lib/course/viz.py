@@ -1,6 +1,6 @@
 """Figures the notebooks and the CLI draw: image grids, training histories, what a
 trained T_I does (latent walks, translations, unified images; measured by
-:mod:`d2rl_lib.probes`), t-SNE maps, CMC curves and the modality gap per space.
+:mod:`d2rl_lib.analysis.probes`), t-SNE maps, CMC curves and the modality gap per space.
 
 Importing it needs no display: without one, matplotlib falls back to its Agg backend
 (the Makefile sets ``MPLBACKEND=Agg``; the notebooks switch to inline figures).
@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from sklearn.manifold import TSNE
 
-from .data.records import INFRARED, VISIBLE, to_uint8
-from .errors import UserError
-from .probes import TRANSLATION_COLUMNS, latent_walk, pick, translation_rows, unification_transform
+from ..data.records import INFRARED, VISIBLE, to_uint8
+from ..errors import UserError
+from ..analysis.probes import TRANSLATION_COLUMNS, latent_walk, pick, translation_rows, unification_transform
 
 
 def image_grid(rows: Sequence[Sequence[np.ndarray | torch.Tensor]], row_labels: Sequence[str] = (),
@@ -83,7 +83,7 @@ def plot_history(history: Dict[str, list], keys: Sequence[str], title: str = "")
 
 def walk_figure(t_i: torch.nn.Module, data, start_id: int, end_id: int,
                 end_modality: str = "infrared", steps: int = 7, index: int = 0):
-    """The latent walk (:func:`d2rl_lib.probes.latent_walk`) from a visible image of
+    """The latent walk (:func:`d2rl_lib.analysis.probes.latent_walk`) from a visible image of
     ``start_id`` (camera 1) to an image of ``end_id`` (camera 3 if ``end_modality`` is
     infrared, else camera 4), decoded by G_v (top row) and G_i (bottom row)."""
     end_ir = end_modality == "infrared"
@@ -99,7 +99,7 @@ def walk_figure(t_i: torch.nn.Module, data, start_id: int, end_id: int,
 def translation_figure(t_i: torch.nn.Module, data, pids: Sequence[int], vis_cam: int = 1,
                        ir_cam: int = 3, index: int = 0):
     """For each identity two rows (visible input, infrared input) of
-    input / translated / true twin / cycle (see :func:`d2rl_lib.probes.translation_rows`)."""
+    input / translated / true twin / cycle (see :func:`d2rl_lib.analysis.probes.translation_rows`)."""
     rows, labels = [], []
     for pid in pids:
         rows += translation_rows(t_i, data, int(pid), vis_cam, ir_cam, index)
@@ -140,7 +140,7 @@ def tsne_plot(features, pids, modality, ax=None, seed: int = 0, title: Optional[
               perplexity: float = 30.0):
     """A 2-D t-SNE map (sklearn ``TSNE``, PCA start, seeded) of ``features`` [N, D] (L2-
     normalised first, as retrieval sees them): colour = identity, circle = visible,
-    triangle = infrared (paper Fig. 1 left / Fig. 2 as a picture; ``d2rl_lib.gap``
+    triangle = infrared (paper Fig. 1 left / Fig. 2 as a picture; ``d2rl_lib.analysis.gap``
     measures the same thing). Returns the Axes (``ax.figure`` is the Figure)."""
     f = torch.as_tensor(np.asarray(features) if not torch.is_tensor(features) else features)
     f = torch.nn.functional.normalize(f.detach().float().cpu().reshape(len(f), -1), dim=1).numpy()

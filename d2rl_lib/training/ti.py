@@ -1,22 +1,21 @@
-"""Training T_I alone (paper Sec. 3.1; notebooks 02 and 03), and the trainer object
-the joint D2RL training builds on.
+"""Training T_I alone (paper Sec. 3.1; notebooks 02 and 03), and the trainer object the
+joint D2RL step builds on (:class:`d2rl_lib.training.joint.JointStep`).
 
 :class:`TITrainer` is the contract:
 
 - ``t_i``: the :class:`~d2rl_lib.models.translation.T_I` module.
 - ``d_step(x, y)``: one update of D_v and D_i on real x / y and translated images.
-- ``g_step(x, y, extra_loss=None)``: one update of E_v, E_i, G_v, G_i with the
-  T_I objective; ``extra_loss(x_hat_i, y_hat_v) -> scalar`` is added to it (the
-  re-ID loss reaching the generators during joint training).
-- ``state_dict()`` / ``load_state_dict()``: models, optimisers, for checkpoints.
+- ``g_losses(x, y)``: the T_I objective's terms and the translations (no update).
+- ``g_step(x, y)``: one update of E_v, E_i, G_v, G_i with that objective.
+- ``state_dict()`` / ``load_state_dict()``: models, optimisers, scalers, for checkpoints.
 - ``grad_sync``: None, or a function called on the updated parameters between the
-  backward pass and the optimiser step of ``d_step`` / ``g_step``; the joint D2RL steps
-  under torchrun set it to :func:`d2rl_lib.distributed.average_gradients`.
+  backward pass and the optimiser step; the joint D2RL steps under torchrun set it to
+  :func:`d2rl_lib.distributed.average_gradients` (:func:`d2rl_lib.distributed.share_t_i`).
 
 The T_I stage itself (``run_ti``, ``d2rl train --stage ti``) runs in one process; under
 torchrun the T_I warm-up inside a method runs identically on every process
-(:func:`d2rl_lib.train_tf.run_method`, docs/training.md). Under fp16 autocast (CUDA) both
-updates go through gradient scalers (:func:`d2rl_lib.runtime.scaled_step`).
+(:func:`d2rl_lib.training.run.run_method`, docs/training.md). Under fp16 autocast (CUDA)
+both updates go through gradient scalers (:func:`d2rl_lib.runtime.scaled_step`).
 
 x: visible [B, 3, H, W], y: infrared [B, 1, H, W], floats in [-1, 1].
 """
@@ -31,18 +30,18 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from . import distributed
-from .config import Config
-from .data.files import pixels
-from .data.loading import load_data
-from .data.samplers import CrossModalityPKSampler
-from .data.records import INFRARED, VISIBLE, ImageSet, to_signed, to_uint8
-from .errors import UserError
-from .fidelity import translation_fidelity
-from .losses.translation import (d_accuracy, gan_d_loss, gan_g_loss, identity_match_loss,
+from .. import distributed
+from ..config import Config
+from ..data.files import pixels
+from ..data.loading import load_data
+from ..data.samplers import CrossModalityPKSampler
+from ..data.records import INFRARED, VISIBLE, ImageSet, to_signed, to_uint8
+from ..errors import UserError
+from ..fidelity import translation_fidelity
+from ..losses.translation import (d_accuracy, gan_d_loss, gan_g_loss, identity_match_loss,
                                  kl_loss, recon_loss)
-from .models.translation import T_I
-from .runtime import (Checkpointed, LossGuard, Progress, RunDir, amp_dtype, autocast, choose_device,
+from ..models.translation import T_I
+from ..runtime import (Checkpointed, LossGuard, Progress, RunDir, amp_dtype, autocast, choose_device,
                       grad_scaler, load_checkpoint, scaled_step, seed_everything, set_threads)
 
 
@@ -113,22 +112,15 @@ class TITrainer:
             total = total + w.w_match * parts["match"]
         return total, parts, f(x_vi), f(y_iv)
 
-    def g_step(self, x: torch.Tensor, y: torch.Tensor,
-               extra_loss: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None,
-               kx: Optional[torch.Tensor] = None, ky: Optional[torch.Tensor] = None
-               ) -> Dict[str, float]:
+    def g_step(self, x: torch.Tensor, y: torch.Tensor, kx: Optional[torch.Tensor] = None,
+               ky: Optional[torch.Tensor] = None) -> Dict[str, float]:
+        """One update of the encoders and generators with the T_I objective (:meth:`g_losses`)."""
         self.t_i.train()
-        total, parts, x_vi, y_iv = self.g_losses(x, y, kx, ky)
-        out = {k: float(v.detach()) for k, v in parts.items()}
-        if extra_loss is not None:
-            extra = extra_loss(x_vi, y_iv)
-            total = total + extra
-            out["extra"] = float(extra.detach())
+        total, parts, _, _ = self.g_losses(x, y, kx, ky)
         self.opt_g.zero_grad(set_to_none=True)
         scaled_step(self.scaler_g, total, self.opt_g, self.t_i.generator_parameters(),
                     sync=self.grad_sync)                              # grad_sync: several processes
-        out["g"] = float(total.detach())
-        return out
+        return {**{k: float(v.detach()) for k, v in parts.items()}, "g": float(total.detach())}
 
     def state_dict(self) -> dict:
         return {"t_i": self.t_i.state_dict(), "opt_g": self.opt_g.state_dict(),
@@ -139,9 +131,8 @@ class TITrainer:
         self.t_i.load_state_dict(state["t_i"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        if "scaler_g" in state:                                       # absent before the scalers
-            self.scaler_g.load_state_dict(state["scaler_g"])
-            self.scaler_d.load_state_dict(state["scaler_d"])
+        self.scaler_g.load_state_dict(state["scaler_g"])
+        self.scaler_d.load_state_dict(state["scaler_d"])
 
 
 class UnpairedBatches:

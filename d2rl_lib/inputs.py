@@ -1,0 +1,50 @@
+"""What T_F is fed: a method's input transform, made from its description
+(:class:`d2rl_lib.methods.Method`; notebooks 04-06).
+
+A transform takes uint8 images [B, 3, H, W] and their modality [B] and returns float images
+[B, C, H, W] in [-1, 1]: raw (C = 3), raw with the visible images in grey (C = 3), or
+unified by T_I (:func:`d2rl_lib.models.unify.unify`; C = 4 multi-spectral, else 3).
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import torch
+from torchvision.transforms.v2 import functional as TF
+
+from .data.records import VISIBLE, to_signed
+from .errors import UserError
+from .methods import Method
+from .models.unify import unify
+
+Prepare = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def prepare_raw(grey_visible: bool = False) -> Prepare:
+    """The raw images as floats; with ``grey_visible`` the visible ones converted to grey."""
+    def raw(images: torch.Tensor, modality: torch.Tensor) -> torch.Tensor:
+        x = to_signed(images)                                        # [B, 3, H, W]
+        if grey_visible:
+            vis = modality == VISIBLE
+            if vis.any():
+                x[vis] = TF.rgb_to_grayscale(x[vis], num_output_channels=3)
+        return x
+    return raw
+
+
+def prepare_unified(t_i, mode: str) -> Prepare:
+    """The images unified by T_I (in eval mode) in ``mode`` (:data:`d2rl_lib.models.unify.MODES`)."""
+    def unified(images: torch.Tensor, modality: torch.Tensor) -> torch.Tensor:
+        t_i.eval()
+        dev = next(t_i.parameters()).device
+        return unify(t_i, to_signed(images).to(dev), modality, mode)  # [B, 4 or 3, H, W]
+    return unified
+
+
+def prepare_for(method: Method, t_i: Optional[torch.nn.Module] = None) -> Prepare:
+    """The input transform of ``method`` (its trained T_I given when it has one)."""
+    if not method.uses_ti:
+        return prepare_raw(method.grey_visible)
+    if t_i is None:
+        raise UserError(f"method {method.name!r} translates its images with T_I: give the trained T_I")
+    return prepare_unified(t_i, method.unification)
