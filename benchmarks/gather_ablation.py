@@ -9,6 +9,12 @@ README's markdown table.
 
 The first seed given is the full one-seed table (``methods``); a method given with runs of
 other seeds also gets its mean and standard deviation over them (``over_seeds``).
+
+``--add`` puts the given methods' runs into the existing file instead, keeping every other
+method's rows (e.g. the oracle row, run after the others):
+
+    python benchmarks/gather_ablation.py --add --run d2rl-oracle=runs/ablation/seed0/d2rl-oracle \
+        --run d2rl-oracle=runs/ablation/seed1/d2rl-oracle --run d2rl-oracle=runs/ablation/seed2/d2rl-oracle
 Every number is read from the run's own metrics.json; the command that reproduces a run
 is rebuilt from its config.json (the overrides that differ from the preset).
 """
@@ -56,7 +62,11 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "results" / "ablation.json"))
     ap.add_argument("--chance", default="", help="results/chance-<preset>.json of "
                     "benchmarks/chance_level.py: the chance level, kept beside the methods")
+    ap.add_argument("--add", action="store_true", help="add (or replace) the given methods' rows "
+                    "in the existing --out file, keeping the others")
     args = ap.parse_args()
+    if args.add:
+        return add(args)
     methods, commands, protocol, preset, seed = {}, {}, None, None, None
     seeds, seed_commands = {}, {}
     for item in args.run:
@@ -98,6 +108,32 @@ def main() -> int:
             cells = [f"{o[k + '_mean']:.1f} ± {o[k + '_sd']:.1f}" for k in ("rank1", "mAP", "v2v_mAP", "i2i_mAP")]
             each = ", ".join(f"{seeds[name][s]['mAP']:.1f}" for s in o["seeds"])
             print(f"| `{name}` | {', '.join(o['seeds'])} | " + " | ".join(cells) + f" | {each} |")
+    return 0
+
+
+def add(args) -> int:
+    """Put the runs of ``args.run`` into the existing file: per seed, over seeds and, for the
+    file's own seed, the one-seed table."""
+    path = Path(args.out)
+    out = json.loads(path.read_text())
+    for item in args.run:
+        name, _, folder = item.partition("=")
+        run = Path(folder)
+        metrics = json.loads((run / "metrics.json").read_text())
+        if metrics.get("preset") != out["preset"] or metrics.get("protocol") != out["protocol"]:
+            sys.exit(f"{run}: preset or protocol differ from {path}'s; gather them apart")
+        seed = str(metrics.get("seed"))
+        out["per_seed"].setdefault(name, {})[seed] = {k: metrics.get(k) for k in KEYS}
+        out["per_seed_commands"].setdefault(name, {})[seed] = command(run)
+        if metrics.get("seed") == out["seed"]:
+            out["methods"][name] = dict({k: metrics.get(k) for k in KEYS}, translation=metrics.get("translation"))
+            out["commands"][name] = command(run)
+        if len(out["per_seed"][name]) > 1:
+            out["over_seeds"][name] = over_seeds(out["per_seed"][name])
+    out.setdefault("added_by", []).append("python benchmarks/gather_ablation.py " + " ".join(sys.argv[1:]))
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    for name in dict.fromkeys(item.partition("=")[0] for item in args.run):
+        print(name, json.dumps(out["over_seeds"].get(name) or out["methods"].get(name)))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The six methods of the ablation (paper Sec. 4.3; notebooks 04-06), described in one place.
+"""The six methods of the ablation (paper Sec. 4.3; notebooks 04-06) and the oracle row, described
+in one place.
 
 A :class:`Method` says what T_F is fed and whether T_I learns with it; everything else in
 the library reads these fields (never a method's name):
