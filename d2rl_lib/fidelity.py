@@ -11,13 +11,17 @@ can measure, on the person's pixels (the silhouette mask):
 - ``cycle_l1``: x -> infrared -> visible against x (whole image), averaged with y's cycle.
 - ``grey_*``: the naive translation, the visible image in grey; ``grey_matched_*``:
   grey mapped onto the infrared intensity distribution (quantile matching).
+- ``v2i_frame_l1`` / ``v2i_frame_corr`` and ``grey_frame_*``: the same over the whole frame,
+  background included (the person's measures are blind to the background, which a re-ID
+  network sees too).
 
 Why both L1 and correlation: a translator can match the infrared *statistics*
 (dark background, bright skin: low L1) while mapping clothing intensities
 wrongly (correlation near or below zero). Correlation shows the mapping.
 
 What the world allows a translator to reach (the ceiling of ``v2i_corr``, perfect
-translations) is :mod:`d2rl_lib.analysis.ceilings`.
+translations) is :mod:`d2rl_lib.analysis.ceilings`; what a translation is worth to re-ID
+(its gallery scored by a fixed network) is :mod:`d2rl_lib.analysis.usefulness`.
 """
 from __future__ import annotations
 
@@ -75,12 +79,15 @@ def translation_fidelity(t_i, test: ImageSet, device, batch: int = 128) -> Dict[
     y_iv = run(t_i.i2v, y)
     out = {}
     out["v2i_l1"], out["v2i_corr"] = per_image_l1_corr(unit(x_vi), x_true_ir, m_v)
+    frame = torch.ones_like(m_v)                             # every pixel
+    out["v2i_frame_l1"], out["v2i_frame_corr"] = per_image_l1_corr(unit(x_vi), x_true_ir, frame)
     out["i2v_l1"], out["i2v_corr"] = per_image_l1_corr(unit(y_iv), y_true_vis, m_i)
     x_cyc = run(t_i.i2v, x_vi)
     y_cyc = run(t_i.v2i, y_iv)
     out["cycle_l1"] = float(((unit(x_cyc) - unit(x)).abs().mean() + (unit(y_cyc) - unit(y)).abs().mean()) / 2)
     grey = luminance(test.images[vis].float() / 255)                   # [Nv, 1, H, W]
     out["grey_l1"], out["grey_corr"] = per_image_l1_corr(grey, x_true_ir, m_v)
+    out["grey_frame_l1"], out["grey_frame_corr"] = per_image_l1_corr(grey, x_true_ir, frame)
     ir_real = test.images[ir][:, :1].float() / 255
     matched = quantile_match(grey, ir_real, m_v, m_i)
     out["grey_matched_l1"], out["grey_matched_corr"] = per_image_l1_corr(matched, x_true_ir, m_v)

@@ -22,11 +22,10 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 
-from ..data.records import INFRARED, SYSU_VISIBLE_CAMS, VISIBLE, to_signed, to_uint8
-from ..data.synthetic import SyntheticWorld, WorldSpec, load_synthetic
-from ..errors import UserError
-from ..evaluate import evaluate_sysu_like, extract_features
+from ..data.records import SYSU_VISIBLE_CAMS, VISIBLE
+from ..data.synthetic import SyntheticWorld, WorldSpec
 from ..fidelity import per_image_l1_corr
+from . import usefulness
 
 PERFECT_TRANSLATIONS = {
     "as_is": "infrared queries against the visible gallery (the run's own score)",
@@ -54,42 +53,24 @@ def perfect_translation_scores(run, translators: Optional[Dict[str, torch.nn.Mod
     (name -> T_I) adds a row ``gallery_translated_by_<name>`` per translator: the gallery
     as that T_I translates it, with its ``v2i_corr``, to place real translators between
     ``as_is`` and the twins. Notebook 06; ``benchmarks/oracle_translation.py``."""
-    cfg = run.cfg
-    if run.t_i is not None or cfg.data.dataset != "synthetic":
-        raise UserError(f"perfect translations need a raw-image run (method baseline or grayscale) "
-                        f"on the synthetic world, not method={cfg.method} on {cfg.data.dataset}")
-    test = load_synthetic(cfg.data).test
-    knowable = load_synthetic(dataclasses.replace(cfg.data, ir_hidden_sd=0.0)).test
+    test, knowable = usefulness.test_sets(run)
     vis = test.modality == VISIBLE
-    assert torch.equal(knowable.images[vis], test.images[vis])    # only the hidden heat differs
-    d = cfg.data
-
-    def scored(images: torch.Tensor, modality: np.ndarray) -> dict:
-        feats = extract_features(run.t_f, images, modality, run.prepare, run.device)
-        r = evaluate_sysu_like(test, feats, d.search_mode, d.shots, d.trials, d.gallery_sampler)
-        return {k: round(r[k], 2) for k in keys}
-
     v = torch.from_numpy(vis)[:, None, None, None]
-    all_ir = np.full_like(test.modality, INFRARED)
     all_vis = np.full_like(test.modality, VISIBLE)
-    out = {"as_is": scored(test.images, test.modality),
-           "gallery_as_true_infrared": scored(torch.where(v, test.paired, test.images), all_ir),
-           "gallery_as_knowable_infrared": scored(torch.where(v, knowable.paired, test.images), all_ir),
-           "queries_as_true_visible": scored(torch.where(v, test.images, test.paired), all_vis)}
-    for name, t_i in (translators or {}).items():
-        t_i.eval()
-        with torch.no_grad():
-            fake = torch.cat([t_i.v2i(to_signed(chunk)) for chunk in test.images[vis].split(128)])
-        fake = to_uint8(fake).expand(-1, 3, -1, -1)
-        images = test.images.clone()
-        images[torch.from_numpy(vis)] = fake                         # [Nv, 3, H, W], IR as 3 channels
-        row = scored(images, all_ir)
-        row["v2i_corr"] = round(per_image_l1_corr(fake[:, :1].float() / 255, test.paired[vis][:, :1].float() / 255,
-                                                  test.masks[vis])[1], 4)
-        out[f"gallery_translated_by_{name}"] = row
-    l1, corr = per_image_l1_corr(knowable.paired[vis][:, :1].float() / 255,
-                                 test.paired[vis][:, :1].float() / 255, test.masks[vis])
-    out["knowable_infrared_fidelity"] = {"v2i_l1": round(l1, 4), "v2i_corr": round(corr, 4)}
+    gallery = usefulness.gallery_usefulness(run, {
+        "gallery_as_true_infrared": test.paired[vis][:, :1],
+        "gallery_as_knowable_infrared": knowable.paired[vis][:, :1],
+        **{f"gallery_translated_by_{name}": usefulness.translated(t_i, run)
+           for name, t_i in (translators or {}).items()}})
+    out = {"as_is": gallery.pop("raw")}
+    for name, row in gallery.items():
+        out[name] = {k: row[k] for k in keys}
+        if name.startswith("gallery_translated_by_"):
+            out[name]["v2i_corr"] = row["person_corr"]
+    out["queries_as_true_visible"] = {k: v for k, v in usefulness.protocol_scores(
+        run, test, torch.where(v, test.images, test.paired), all_vis).items() if k in keys}
+    fid = gallery["gallery_as_knowable_infrared"]
+    out["knowable_infrared_fidelity"] = {"v2i_l1": fid["person_l1"], "v2i_corr": fid["person_corr"]}
     return out
 
 
