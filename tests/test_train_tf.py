@@ -98,8 +98,16 @@ def test_fp16_steps_go_through_gradient_scalers(monkeypatch):
     scalers = {"T_F": tf.scaler, "D": ti.scaler_d, "G": ti.scaler_g, "joint": joint.scaler}
     assert all(s.is_enabled() for s in scalers.values())
     scaled = []
+
+    def recording(scaler, name):
+        """The scaler's own ``scale``, noting which scaler scaled a loss."""
+        def scale(loss):
+            scaled.append(name)
+            return type(scaler).scale(scaler, loss)
+        return scale
+
     for name, s in scalers.items():
-        monkeypatch.setattr(s, "scale", lambda loss, s=s, name=name: (scaled.append(name), type(s).scale(s, loss))[1])
+        monkeypatch.setattr(s, "scale", recording(s, name))
     raw, mod, labels = _joint_batch()
     t_f_before = [p.detach().clone() for p in tf.model.parameters()]
     out = joint(raw, mod, labels)
