@@ -1,0 +1,90 @@
+"""Usefulness of V->IR translators: the IR->V protocol scored by a fixed raw-image run with the
+visible gallery replaced by each translator's renderings (``d2rl_lib.analysis.usefulness``).
+
+The scorer (``--scorer``) is a trained ``baseline`` run that never taught the translators
+(a checkpoint whose ``meta.teacher_run`` is the scorer is refused). Reference rows: ``raw``
+(the gallery as it is), ``grey``, ``knowable_twin`` (the twin without the garments' hidden
+part) and ``true_twin``; ``--ti NAME=CHECKPOINT`` (repeatable) adds a T_I stage checkpoint's
+row, ``--run-ti NAME=RUN`` the T_I inside a trained method run (e.g. ``d2rl`` after its joint
+steps). Every row has the scorer's rank-1 / rank-10 / mAP / mINP and the rendering's fidelity to
+the true twin on the person and over the whole frame.
+
+    python benchmarks/translator_usefulness.py --scorer runs/baseline-s1 \\
+        [--ti NAME=runs/ti/ti_last.pt ...] [--run-ti NAME=runs/d2rl ...] [--skip-references]
+
+Writes (merges into) results/experiments/translator-usefulness.json: one row per (scorer,
+name), replaced when measured again, each with the command that produced it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from d2rl_lib.analysis.usefulness import gallery_usefulness, reference_renderings, translated
+from d2rl_lib.runtime import load_checkpoint
+from d2rl_lib.trained import load_run
+from d2rl_lib.training.ti import load_ti_stage
+
+from results_file import EXPERIMENTS  # benchmarks/results_file.py, beside this script
+
+PROTOCOL = ("IR->V, SYSU-like (infrared queries cams 3/6 against a visible single-shot all-search "
+            "gallery, 10 seeded trials), the scorer's config; the visible gallery replaced by the "
+            "row's one-channel rendering shown as infrared")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scorer", required=True, help="a trained baseline run folder")
+    ap.add_argument("--ti", action="append", default=[], metavar="NAME=CHECKPOINT")
+    ap.add_argument("--run-ti", action="append", default=[], metavar="NAME=RUN",
+                    help="also score the T_I inside a trained method run (e.g. d2rl after its joint steps)")
+    ap.add_argument("--skip-references", action="store_true", help="only the --ti rows (and raw)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default=str(EXPERIMENTS / "translator-usefulness.json"))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    run = load_run(args.scorer)
+    renderings = {} if args.skip_references else reference_renderings(run)
+    meta = {}
+    for item in args.ti:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--ti {item!r}: write NAME=CHECKPOINT")
+        meta[name] = load_checkpoint(path).get("meta", {})
+        teacher = meta[name].get("teacher_run")
+        if teacher and Path(teacher).resolve() == Path(args.scorer).resolve():
+            raise SystemExit(f"{path} was taught by {teacher}: score it with another run")
+        renderings[name] = translated(load_ti_stage(path)[0], run)
+    for item in args.run_ti:
+        name, sep, path = item.partition("=")
+        t_i = load_run(path).t_i if sep else None
+        if t_i is None:
+            raise SystemExit(f"--run-ti {item!r}: write NAME=RUN, RUN a trained method run with T_I")
+        renderings[name] = translated(t_i, run)
+    t0 = time.perf_counter()
+    rows = gallery_usefulness(run, renderings)
+    command = "python benchmarks/translator_usefulness.py " + " ".join(sys.argv[1:])
+    path = Path(args.out)
+    data = json.loads(path.read_text()) if path.is_file() else {"what": __doc__.split("\n\n")[0], "rows": []}
+    kept = [r for r in data["rows"] if not (r["scorer"] == args.scorer and r["name"] in rows)]
+    for name, r in rows.items():
+        kept.append({"name": name, "scorer": args.scorer, "scorer_seed": run.cfg.runtime.seed,
+                     "scorer_method": run.cfg.method, **r, **({"translator_meta": meta[name]} if name in meta else {}),
+                     "command": command})
+        fid = (f"  person corr {r['person_corr']:.3f} L1 {r['person_l1']:.3f}  frame corr "
+               f"{r['frame_corr']:.3f} L1 {r['frame_l1']:.3f}" if "person_corr" in r else "")
+        print(f"{name:32s} mAP {r['mAP']:5.1f}  rank-1 {r['rank1']:5.1f}{fid}")
+    data.update(rows=kept, protocol=PROTOCOL)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"{time.perf_counter() - t0:.0f} s -> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
