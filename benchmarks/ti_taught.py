@@ -44,13 +44,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from d2rl_lib.analysis.usefulness import rendering_fidelity, translated
 from d2rl_lib.config import get_config
 from d2rl_lib.data.loading import load_data
 from d2rl_lib.data.records import VISIBLE, luminance, to_signed, to_uint8
 from d2rl_lib.data.samplers import CrossModalityPKSampler
-from d2rl_lib.fidelity import per_image_l1_corr
 from d2rl_lib.losses.reid import batch_hard_triplet
-from d2rl_lib.runtime import save_checkpoint, seed_everything
+from d2rl_lib.runtime import save_checkpoint, scaled_step, seed_everything
 from d2rl_lib.training.ti import TITrainer
 from d2rl_lib.trained import load_run
 
@@ -94,18 +94,24 @@ def reid_parts(t_f, imgs: torch.Tensor, labels: torch.Tensor, n_ce: int, smoothi
     return ce, tri, acc
 
 
-@torch.no_grad()
+def taught_g_step(trainer: TITrainer, x, y, kx, ky, extra) -> dict:
+    """One generator update with L_T_I (``TITrainer.g_losses``) + ``extra(x_vi, y_iv)``, the
+    teacher's term, through T_I's own scaler: ``TITrainer.g_step`` with one more term."""
+    trainer.t_i.train()
+    total, parts, x_vi, y_iv = trainer.g_losses(x, y, kx, ky)
+    added = extra(x_vi, y_iv)
+    total = total + added
+    trainer.opt_g.zero_grad(set_to_none=True)
+    scaled_step(trainer.scaler_g, total, trainer.opt_g, trainer.t_i.generator_parameters())
+    return {**{k: float(v.detach()) for k, v in parts.items()}, "extra": float(added.detach()),
+            "g": float(total.detach())}
+
+
 def fidelity(t_i, test) -> dict:
     """Person and whole-frame L1 / correlation of G_i(E_v(x)) against the true twins (test)."""
-    t_i.eval()
-    vis = test.modality == VISIBLE
-    fake = torch.cat([to_uint8(t_i.v2i(to_signed(c))) for c in test.images[vis].split(128)])
-    pred, true, m = fake.float() / 255, test.paired[vis][:, :1].float() / 255, test.masks[vis]
-    out = {}
-    out["person_l1"], out["person_corr"] = per_image_l1_corr(pred, true, m)
-    out["frame_l1"], out["frame_corr"] = per_image_l1_corr(pred, true, torch.ones_like(m))
+    out = rendering_fidelity(translated(t_i, test), test)
     t_i.train()
-    return {k: round(v, 4) for k, v in out.items()}
+    return out
 
 
 def main() -> int:
@@ -175,7 +181,7 @@ def main() -> int:
                 return args.w_teacher * (ce + args.w_triplet * tri)
             return x_vi.sum() * 0.0
 
-        out = trainer.g_step(x, y, extra_loss=extra, kx=kx, ky=ky)
+        out = taught_g_step(trainer, x, y, kx, ky, extra)
         if opt_f is not None:                       # the teacher learns on raw + translated
             with torch.no_grad():
                 trainer.t_i.eval()
@@ -197,11 +203,9 @@ def main() -> int:
             print(json.dumps(row), flush=True)
     seconds = time.perf_counter() - t0
     final = {k: curve[-1][k] for k in ("person_l1", "person_corr", "frame_l1", "frame_corr")}
-    vis = test.modality == VISIBLE
-    grey = to_uint8(luminance(to_signed(test.images[vis]))).float() / 255
-    true, m = test.paired[vis][:, :1].float() / 255, test.masks[vis]
-    ref = {"grey_person_corr": round(per_image_l1_corr(grey, true, m)[1], 4),
-           "grey_frame_corr": round(per_image_l1_corr(grey, true, torch.ones_like(m))[1], 4)}
+    vis = torch.from_numpy(test.modality == VISIBLE)
+    grey = rendering_fidelity(to_uint8(luminance(to_signed(test.images[vis]))), test)
+    ref = {"grey_person_corr": grey["person_corr"], "grey_frame_corr": grey["frame_corr"]}
     meta = {"command": command, "teacher": args.teacher,
             "teacher_run": str(Path(args.teacher_run).resolve()) if args.teacher == "reid" else "",
             "teacher_lr": args.teacher_lr, "w_teacher": args.w_teacher, "steps": args.steps,

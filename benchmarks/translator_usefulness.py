@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from d2rl_lib.analysis.usefulness import gallery_usefulness, reference_renderings, translated
+from d2rl_lib.analysis.usefulness import gallery_usefulness, reference_renderings, test_sets, translated
 from d2rl_lib.runtime import load_checkpoint
 from d2rl_lib.trained import load_run
 from d2rl_lib.training.ti import load_ti_stage
@@ -49,6 +49,7 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     run = load_run(args.scorer)
+    test = test_sets(run)[0]
     renderings = {} if args.skip_references else reference_renderings(run)
     meta = {}
     for item in args.ti:
@@ -59,15 +60,15 @@ def main() -> int:
         teacher = meta[name].get("teacher_run")
         if teacher and Path(teacher).resolve() == Path(args.scorer).resolve():
             raise SystemExit(f"{path} was taught by {teacher}: score it with another run")
-        renderings[name] = translated(load_ti_stage(path)[0], run)
+        renderings[name] = translated(load_ti_stage(path)[0], test)
     for item in args.run_ti:
         name, sep, path = item.partition("=")
         t_i = load_run(path).t_i if sep else None
         if t_i is None:
             raise SystemExit(f"--run-ti {item!r}: write NAME=RUN, RUN a trained method run with T_I")
-        renderings[name] = translated(t_i, run)
+        renderings[name] = translated(t_i, test)
     t0 = time.perf_counter()
-    rows = gallery_usefulness(run, renderings)
+    rows = gallery_usefulness(run, renderings, test)
     command = "python benchmarks/translator_usefulness.py " + " ".join(sys.argv[1:])
     path = Path(args.out)
     data = json.loads(path.read_text()) if path.is_file() else {"what": __doc__.split("\n\n")[0], "rows": []}

@@ -60,8 +60,8 @@ def perfect_translation_scores(run, translators: Optional[Dict[str, torch.nn.Mod
     gallery = usefulness.gallery_usefulness(run, {
         "gallery_as_true_infrared": test.paired[vis][:, :1],
         "gallery_as_knowable_infrared": knowable.paired[vis][:, :1],
-        **{f"gallery_translated_by_{name}": usefulness.translated(t_i, run)
-           for name, t_i in (translators or {}).items()}})
+        **{f"gallery_translated_by_{name}": usefulness.translated(t_i, test)
+           for name, t_i in (translators or {}).items()}}, test)
     out = {"as_is": gallery.pop("raw")}
     for name, row in gallery.items():
         out[name] = {k: row[k] for k in keys}

@@ -12,13 +12,13 @@ channels). Beside it, each rendering's fidelity to the true twin on the person
 :func:`reference_renderings` gives the rows every translator is placed among: ``grey``
 (luminance), ``knowable_twin`` (the twin without the garments' hidden part, near the best a
 translator that sees only the visible image could do) and ``true_twin`` (a bound);
-:func:`translated` a T_I's rendering; :func:`gallery_usefulness` scores them, with ``raw``
-(the gallery as it is) first.
+:func:`translated` a T_I's rendering; :func:`rendering_fidelity` a rendering's fidelity;
+:func:`gallery_usefulness` scores them, with ``raw`` (the gallery as it is) first.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -43,37 +43,45 @@ def reference_renderings(run) -> Dict[str, torch.Tensor]:
 
 
 @torch.no_grad()
-def translated(t_i: torch.nn.Module, run, batch: int = 128) -> torch.Tensor:
-    """uint8 [Nv, 1, H, W]: G_i(E_v(x)) of every visible test image of ``run``'s world (T_I in
-    eval mode: the mean latent code)."""
-    test, _ = test_sets(run)
+def translated(t_i: torch.nn.Module, test: ImageSet, batch: int = 128) -> torch.Tensor:
+    """uint8 [Nv, 1, H, W]: G_i(E_v(x)) of every visible image of ``test`` (T_I in eval mode:
+    the mean latent code)."""
     t_i.eval()
     x = test.images[torch.from_numpy(test.modality == VISIBLE)]
     return torch.cat([to_uint8(t_i.v2i(to_signed(c)).cpu()) for c in x.split(batch)])
 
 
-def gallery_usefulness(run, renderings: Dict[str, torch.Tensor]) -> Dict[str, dict]:
-    """``{"raw": scores, name: scores + fidelity, ...}``: ``run`` (a trained raw-image run,
-    :class:`~d2rl_lib.trained.TrainedRun`) scores the IR->V protocol on the gallery as it is
-    and with the visible images replaced by each rendering (uint8 [Nv, 1, H, W])."""
-    test, _ = test_sets(run)
+def rendering_fidelity(rendering: torch.Tensor, test: ImageSet) -> Dict[str, float]:
+    """``person_l1`` / ``person_corr`` (on the silhouette) and ``frame_l1`` / ``frame_corr`` (every
+    pixel) of a uint8 rendering [Nv, 1, H, W] of ``test``'s visible images against their true
+    infrared twins, in 0..1 intensities, per image and averaged."""
     vis = torch.from_numpy(test.modality == VISIBLE)
     true = test.paired[vis][:, :1].float() / 255                     # [Nv, 1, H, W]
-    person = test.masks[vis]
+    if rendering.shape != true.shape or rendering.dtype != torch.uint8:
+        raise UserError(f"a rendering must be uint8 {tuple(true.shape)} (one channel per visible "
+                        f"test image), got {rendering.dtype} {tuple(rendering.shape)}")
+    pred, person = rendering.float() / 255, test.masks[vis]
+    out = {}
+    out["person_l1"], out["person_corr"] = per_image_l1_corr(pred, true, person)
+    out["frame_l1"], out["frame_corr"] = per_image_l1_corr(pred, true, torch.ones_like(person))
+    return {k: round(v, 4) for k, v in out.items()}
+
+
+def gallery_usefulness(run, renderings: Dict[str, torch.Tensor],
+                       test: Optional[ImageSet] = None) -> Dict[str, dict]:
+    """``{"raw": scores, name: scores + fidelity, ...}``: ``run`` (a trained raw-image run,
+    :class:`~d2rl_lib.trained.TrainedRun`) scores the IR->V protocol on the gallery as it is
+    and with the visible images replaced by each rendering (uint8 [Nv, 1, H, W]). ``test``:
+    the run's test set, when the caller has it (:func:`test_sets`)."""
+    test = test_sets(run)[0] if test is None else test
+    vis = torch.from_numpy(test.modality == VISIBLE)
     out = {"raw": protocol_scores(run, test, test.images, test.modality)}
     all_ir = np.full_like(test.modality, INFRARED)
     for name, rendering in renderings.items():
-        if rendering.shape != true.shape or rendering.dtype != torch.uint8:
-            raise UserError(f"rendering {name!r}: uint8 {tuple(true.shape)} expected (one channel per "
-                            f"visible test image), got {rendering.dtype} {tuple(rendering.shape)}")
+        fidelity = rendering_fidelity(rendering, test)              # checks the rendering first
         images = test.images.clone()
         images[vis] = rendering.expand(-1, 3, -1, -1)
-        row = protocol_scores(run, test, images, all_ir)
-        pred = rendering.float() / 255
-        row["person_l1"], row["person_corr"] = (round(v, 4) for v in per_image_l1_corr(pred, true, person))
-        row["frame_l1"], row["frame_corr"] = (round(v, 4) for v in
-                                              per_image_l1_corr(pred, true, torch.ones_like(person)))
-        out[name] = row
+        out[name] = {**protocol_scores(run, test, images, all_ir), **fidelity}
     return out
 
 
@@ -86,8 +94,9 @@ def protocol_scores(run, test: ImageSet, images: torch.Tensor, modality: np.ndar
     return {k: round(r[k], 2) for k in KEYS}
 
 
-def test_sets(run):
-    """(test set of ``run``'s synthetic world, the same rendered without the hidden part)."""
+def test_sets(run) -> Tuple[ImageSet, ImageSet]:
+    """(test set of ``run``'s synthetic world, the same rendered without the hidden part),
+    for a raw-image scorer ``run`` (refused otherwise)."""
     cfg = run.cfg
     if run.t_i is not None or cfg.data.dataset != "synthetic" or run.t_f.in_channels != 3:
         raise UserError(f"the scorer must be a raw-image run (method baseline or grayscale) "

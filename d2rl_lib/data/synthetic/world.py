@@ -21,8 +21,7 @@ from scipy.ndimage import correlate1d
 
 from ...errors import UserError
 from ...runtime import load_checkpoint, save_checkpoint
-from ..records import INFRARED, VISIBLE, ImageSet
-from ..records import SYSU_CAMS, SYSU_INFRARED_CAMS
+from ..records import INFRARED, SYSU_CAMS, SYSU_INFRARED_CAMS, VISIBLE, ImageSet
 from .cameras import CAMERAS
 from .geometry import OCCLUDER, Instant, label_map, random_instant
 from .thermal import hue_table, render_thermal
