@@ -7,14 +7,34 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.d2rl-installed
 
-# Machines that keep a local PyTorch 2.14.1 wheel (this project's build machines) pin
-# torch to it, so no multi-GB download happens; elsewhere pip takes the ordinary
-# release for the platform (see docs/training.md, "Installing for a GPU", for a CUDA build;
-# docs/teaching.md for the CPU-only build on laptops).
+# Which PyTorch build `make install` takes, before the project itself:
+# - machines that keep a local PyTorch 2.14.1 wheel (this project's build machines): pinned
+#   to it, nothing downloaded;
+# - Linux without an NVIDIA driver (no nvidia-smi): PyTorch's CPU-only build from PyTorch's
+#   own index, as pytorch.org documents it (about 200 MB of wheels instead of the CUDA
+#   build's several GB);
+# - elsewhere (a Linux GPU machine, macOS, Windows): PyPI's release for the platform, which
+#   is the CUDA build on Linux and a CPU build on macOS and Windows.
+# Override with `make install TORCH_BUILD=pypi` (or `=cpu`); docs/training.md, "Installing
+# for a GPU", names a particular CUDA build.
 TORCH_WHEELS ?= /opt/pypi-more/files
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 LOCAL_TORCH := $(wildcard $(TORCH_WHEELS)/torch-2.14.1-*.whl)
 ifneq ($(LOCAL_TORCH),)
-TORCH_PIN := torch==2.14.1 torchvision==0.29.1
+TORCH_BUILD ?= local
+else ifeq ($(shell uname -s)-$(shell command -v nvidia-smi >/dev/null 2>&1 && echo gpu),Linux-)
+TORCH_BUILD ?= cpu
+else
+TORCH_BUILD ?= pypi
+endif
+ifeq ($(TORCH_BUILD),local)
+TORCH_STEP := $(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
+else ifeq ($(TORCH_BUILD),cpu)
+TORCH_STEP := $(PY) -m pip install --quiet torch torchvision --index-url $(TORCH_CPU_INDEX)
+else ifeq ($(TORCH_BUILD),pypi)
+TORCH_STEP := $(PY) -m pip install --quiet torch torchvision
+else
+$(error TORCH_BUILD=$(TORCH_BUILD): use local, cpu or pypi)
 endif
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
@@ -29,7 +49,9 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH_PIN) -e ".[dev]"
+	@echo "PyTorch: the $(TORCH_BUILD) build (Makefile, TORCH_BUILD)"
+	$(TORCH_STEP)
+	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 	@echo "installed d2rl_lib into $(VENV)"
 

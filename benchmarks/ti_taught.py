@@ -94,6 +94,18 @@ def reid_parts(t_f, imgs: torch.Tensor, labels: torch.Tensor, n_ce: int, smoothi
     return ce, tri, acc
 
 
+def identity_match(x_vi: torch.Tensor, y: torch.Tensor, kx: torch.Tensor, ky: torch.Tensor,
+                   grid=(16, 4)) -> torch.Tensor:
+    """The identity-level match: L1 between, per identity of the batch, the mean coarse layout
+    (the frame average-pooled to ``grid``) of its translated visible images and of its real
+    infrared images (other instants, other cameras). x_vi [B, 1, H, W], y [B', 1, H, W]."""
+    px, py = F.adaptive_avg_pool2d(x_vi, grid), F.adaptive_avg_pool2d(y, grid)   # [B, 1, 16, 4]
+    ids = torch.unique(kx)
+    mx = torch.stack([px[kx == k].mean(0) for k in ids])           # [P, 1, 16, 4]
+    my = torch.stack([py[ky == k].mean(0) for k in ids])
+    return (mx - my).abs().mean()
+
+
 def taught_g_step(trainer: TITrainer, x, y, kx, ky, extra) -> dict:
     """One generator update with L_T_I (``TITrainer.g_losses``) + ``extra(x_vi, y_iv)``, the
     teacher's term, through T_I's own scaler: ``TITrainer.g_step`` with one more term."""
@@ -124,6 +136,8 @@ def main() -> int:
     ap.add_argument("--teacher-lr", type=float, default=0.0, help="0: frozen teacher")
     ap.add_argument("--w-teacher", type=float, default=1.0)
     ap.add_argument("--w-triplet", type=float, default=1.0, help="triplet weight inside the re-ID term")
+    ap.add_argument("--w-match", type=float, default=0.0,
+                    help="weight of the identity-level match (identity_match), beside the teacher")
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=32, help="visible (and as many infrared) images")
     ap.add_argument("--batch-ids", type=int, default=8)
@@ -169,6 +183,14 @@ def main() -> int:
         stats: dict = {}
 
         def extra(x_vi, y_iv):
+            match = x_vi.sum() * 0.0
+            if args.w_match > 0:
+                match = identity_match(x_vi, y, kx, ky)
+                stats["match"] = float(match.detach())
+                match = args.w_match * match
+            return match + teacher(x_vi)
+
+        def teacher(x_vi):
             if args.teacher == "pairs":
                 l1 = (x_vi - twin).abs().mean()
                 stats["pair_l1"] = float(l1.detach())
@@ -208,7 +230,7 @@ def main() -> int:
     ref = {"grey_person_corr": grey["person_corr"], "grey_frame_corr": grey["frame_corr"]}
     meta = {"command": command, "teacher": args.teacher,
             "teacher_run": str(Path(args.teacher_run).resolve()) if args.teacher == "reid" else "",
-            "teacher_lr": args.teacher_lr, "w_teacher": args.w_teacher, "steps": args.steps,
+            "teacher_lr": args.teacher_lr, "w_teacher": args.w_teacher, "w_match": args.w_match, "steps": args.steps,
             "batch": args.batch, "batch_ids": args.batch_ids, "seed": args.seed, "init": args.init,
             "start": args.start,
             "train_seconds": round(seconds, 1), "final": final, "curve": curve}

@@ -216,3 +216,22 @@ def test_image_files_measure_like_images_in_memory(tmp_path):
                           cfg=get_config("synthetic-ci", ["method=baseline"]))
     a, b = measure_run(run, memory, pixels=(8, 4)), measure_run(run, files, pixels=(8, 4))
     assert a == b and a["method"] == "baseline"
+
+
+def test_ratio_bootstrap_over_identities_and_change():
+    """The bootstrap resamples whole identities (the same samples for two spaces of one
+    seed), its interval holds the ratio, and ``change`` calls a shift measurable only when
+    it is larger than the noise of which people were drawn."""
+    from d2rl_lib.analysis.gap import change, interval, ratio_draws
+    f, pids, mod = clusters(offset=2.0)
+    draws = ratio_draws(f, pids, mod, draws=300, seed=1)
+    lo, hi = interval(draws)
+    assert draws.shape == (300,) and lo < gap_ratio(f, pids, mod)["ratio"] < hi
+    assert np.array_equal(draws, ratio_draws(f, pids, mod, draws=300, seed=1))
+    # a space with the modality offset removed: a large, measurable fall of the ratio
+    closer = ratio_draws(*clusters(offset=0.0), draws=300, seed=1)
+    moved = change(draws, closer)
+    assert moved["measurable"] and moved["high"] < 0 and moved["difference"] < 0
+    # the same space with a tiny perturbation: no measurable change
+    same = ratio_draws(f + 1e-4 * np.random.default_rng(0).normal(size=f.shape), pids, mod, draws=300, seed=1)
+    assert not change(draws, same)["measurable"]

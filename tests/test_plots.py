@@ -85,10 +85,14 @@ def test_cmc_plot_accepts_fractions_and_percentages():
 def test_methods_chart_shows_the_seeds_their_spread_and_chance():
     ax = methods_chart({"baseline": [30.0, 31.0, 32.0], "grayscale": [26.0], "d2rl": [26.0, 27.0, 28.0]},
                        chance=7.0, chance_sd=0.3)
-    bars = [p for p in ax.patches if p.get_width() < 1]            # the bars, not the shaded band
-    assert [b.get_height() for b in bars] == pytest.approx([31.0, 26.0, 27.0])
-    dots = [line for line in ax.get_lines() if line.get_marker() == "."]
-    assert [len(d.get_ydata()) for d in dots] == [3, 1, 3]
+    bars = [p for c in ax.containers for p in c]                     # the bars, not the shaded band
+    assert sorted(b.get_height() for b in bars) == pytest.approx([26.0, 27.0, 31.0])
+    dots = [c.get_offsets() for c in ax.collections if len(c.get_offsets())]   # the seeds
+    assert [len(d) for d in dots] == [3, 1, 3]
+    assert sorted(dots[0][:, 1]) == pytest.approx([30.0, 31.0, 32.0])
+    spread = [np.nanmax(y) - np.nanmin(y) for y in (line.get_ydata() for line in ax.get_lines()[:3])
+              if np.isfinite(y).any()]
+    assert spread == pytest.approx([2.0, 2.0])          # +- 1 sd (1 here); one seed: no bar
     chance = [line for line in ax.get_lines() if line.get_label() == "chance (random features)"]
     assert chance and chance[0].get_ydata()[0] == pytest.approx(7.0)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["baseline", "grayscale", "d2rl"]
@@ -104,12 +108,16 @@ def test_gap_bars_reads_the_gap_json():
                                         "unified": {"ratio": 1.2, "probe": 1.0},
                                         "feature": {"ratio": 1.05, "probe": 0.8}}}}}
     ax = gap_bars(gap)
-    heights = [p.get_height() for p in ax.patches]
+    heights = [p.get_height() for c in ax.containers for p in c]
     assert heights == pytest.approx([1.3, 1.3, 1.1, 1.3, 1.2, 1.05])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["image space", "unified space", "feature space"]
     ax = gap_bars(gap["runs"], measure="probe")
-    assert [p.get_height() for p in ax.patches][-1] == pytest.approx(0.8)
+    assert [p.get_height() for c in ax.containers for p in c][-1] == pytest.approx(0.8)
     ax = gap_bars({"plain": {"image": 2.0, "feature": 1.0}})
-    assert [p.get_height() for p in ax.patches] == [2.0, 1.0]
+    assert [p.get_height() for c in ax.containers for p in c] == [2.0, 1.0]
+    # a bootstrap interval becomes an error bar from ratio_low to ratio_high
+    ax = gap_bars({"d2rl": {"image": {"ratio": 1.3, "ratio_low": 1.2, "ratio_high": 1.45, "probe": 1.0}}})
+    caps = [float(line.get_ydata()[0]) for line in ax.get_lines() if len(line.get_ydata()) == 1]
+    assert sorted(caps) == pytest.approx([1.2, 1.3, 1.45])         # the caps and the value
     with pytest.raises(UserError):
         gap_bars({})

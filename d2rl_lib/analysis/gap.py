@@ -26,6 +26,11 @@ modalities:
   regression) that tells the modality of a vector, tested on identities it never
   saw. 0.5: the modality cannot be read off linearly; 1: it can, perfectly.
 
+A measure taken on one set of test people varies with which people happen to be in it:
+:func:`ratio_draws` resamples the identities (a bootstrap) and :func:`change` says whether a
+move between two spaces is larger than that noise (``measurable``); the notebooks say "no
+measurable change" when it is not.
+
 The two measures answer different questions: a space can keep a readable modality
 direction (probe near 1) that is small next to the distances between people (ratio
 near 1). :func:`measure_spaces` computes both in the three spaces of Fig. 2.
@@ -77,6 +82,31 @@ def _validate(features, pids, modality) -> Tuple[torch.Tensor, np.ndarray, np.nd
     return f / norms[:, None], pids, modality.astype(np.int64)
 
 
+def _identity_sums(features, pids, modality, max_elements: int = 4_000_000):
+    """Per identity k (rows of ``np.unique(pids)``): the sums and counts of its ordered pairs'
+    distances of the three kinds (cross, within, different_ids; columns), each pair
+    counted from the row of its first sample: ``sums`` float64 [K, 3], ``counts`` int64 [K, 3]."""
+    f, pids, mod = _validate(features, pids, modality)
+    n = len(f)
+    _, row_id = np.unique(pids, return_inverse=True)
+    p, m, k_of = torch.as_tensor(pids), torch.as_tensor(mod), torch.as_tensor(row_id.reshape(-1))
+    k = int(k_of.max()) + 1
+    cols = torch.arange(n)
+    sums, counts = torch.zeros(k, 3, dtype=torch.float64), torch.zeros(k, 3, dtype=torch.int64)
+    chunk = max(1, max_elements // n)
+    for s in range(0, n, chunk):
+        a = f[s:s + chunk]                                       # [c, D]
+        d = (2 - 2 * a @ f.T).clamp_min(0).sqrt()                # [c, N], |a - b| of unit vectors
+        same_id = p[s:s + chunk, None] == p[None]                # [c, N]
+        same_mod = m[s:s + chunk, None] == m[None]               # [c, N]
+        not_self = cols[s:s + chunk, None] != cols[None]         # [c, N]
+        for j, mask in enumerate((same_id & ~same_mod, same_id & same_mod & not_self,
+                                  ~same_id & same_mod)):
+            sums[:, j].index_add_(0, k_of[s:s + chunk], (d * mask).sum(1))
+            counts[:, j].index_add_(0, k_of[s:s + chunk], mask.sum(1))
+    return sums.numpy(), counts.numpy()
+
+
 def gap_ratio(features, pids: Sequence, modality: Sequence, max_elements: int = 4_000_000
               ) -> Dict[str, float]:
     """``cross`` (same identity, other modality), ``within`` (same identity, same
@@ -85,33 +115,54 @@ def gap_ratio(features, pids: Sequence, modality: Sequence, max_elements: int = 
     ``ratio`` = cross / within, ``cross_vs_others`` = cross / different_ids (None with a
     single identity). Pair counts are of unordered pairs. Memory stays below
     ``max_elements`` distances at a time (the rows are processed in chunks)."""
-    f, pids, mod = _validate(features, pids, modality)
-    n = len(f)
-    p, m = torch.as_tensor(pids), torch.as_tensor(mod)
-    cols = torch.arange(n)
-    sums, counts = torch.zeros(3, dtype=torch.float64), torch.zeros(3, dtype=torch.int64)
-    chunk = max(1, max_elements // n)
-    for s in range(0, n, chunk):
-        a = f[s:s + chunk]                                       # [c, D]
-        d = (2 - 2 * a @ f.T).clamp_min(0).sqrt()                # [c, N], |a - b| of unit vectors
-        same_id = p[s:s + chunk, None] == p[None]                # [c, N]
-        same_mod = m[s:s + chunk, None] == m[None]               # [c, N]
-        not_self = cols[s:s + chunk, None] != cols[None]         # [c, N]
-        for k, mask in enumerate((same_id & ~same_mod, same_id & same_mod & not_self,
-                                  ~same_id & same_mod)):
-            sums[k] += d[mask].sum()
-            counts[k] += mask.sum()
+    sums, counts = _identity_sums(features, pids, modality, max_elements)
+    sums, counts = sums.sum(0), counts.sum(0)                    # [3], [3]
     if counts[0] == 0:
         raise UserError("no identity has samples in both modalities, so the cross-modality "
                         "distance is undefined; pass images of both modalities for each person")
     if counts[1] == 0:
         raise UserError("no identity has two samples of one modality, so the within-modality "
                         "distance is undefined; pass at least two images per person and modality")
-    mean = (sums / counts.clamp_min(1)).tolist()
+    mean = (sums / np.maximum(counts, 1)).tolist()
     others = mean[2] if counts[2] else None                 # a single identity: undefined
     return {"cross": mean[0], "within": mean[1], "ratio": mean[0] / mean[1],
             "different_ids": others, "cross_vs_others": None if others is None else mean[0] / others,
             "cross_pairs": int(counts[0]) // 2, "within_pairs": int(counts[1]) // 2}
+
+
+def ratio_draws(features, pids: Sequence, modality: Sequence, draws: int = 1000, seed: int = 0
+                ) -> np.ndarray:
+    """The gap ratio's bootstrap over identities: ``draws`` values [draws] of cross / within,
+    each over a sample of the identities drawn with replacement (a person's pairs stay
+    together). The identity samples depend only on (``seed``, the set of identities), so
+    two spaces of the same images get the same samples and their draws can be subtracted
+    draw by draw (:func:`change`)."""
+    sums, counts = _identity_sums(features, pids, modality)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(sums), size=(draws, len(sums)))          # [draws, K]
+    weight = np.stack([np.bincount(row, minlength=len(sums)) for row in picks])   # [draws, K]
+    s, c = weight @ sums, weight @ counts                                 # [draws, 3]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (s[:, 0] / c[:, 0]) / (s[:, 1] / c[:, 1])
+
+
+def change(before: np.ndarray, after: np.ndarray, level: float = 0.95) -> Dict[str, float]:
+    """How a gap measure moved from one space (or method) to another, from paired bootstrap
+    draws (:func:`ratio_draws` with one seed): the difference of the means ``after - before``,
+    its ``level`` percentile interval (``low``, ``high``) and ``measurable``: False when the
+    interval covers 0, i.e. the move is inside the noise of which people were measured."""
+    diff = np.asarray(after, float) - np.asarray(before, float)
+    diff = diff[np.isfinite(diff)]
+    lo, hi = np.quantile(diff, [(1 - level) / 2, (1 + level) / 2])
+    return {"difference": float(np.mean(after) - np.mean(before)), "low": float(lo), "high": float(hi),
+            "measurable": bool(lo > 0 or hi < 0), "level": level}
+
+
+def interval(draws: np.ndarray, level: float = 0.95) -> Tuple[float, float]:
+    """The ``level`` percentile interval of bootstrap draws."""
+    d = np.asarray(draws, float)
+    lo, hi = np.quantile(d[np.isfinite(d)], [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
 
 
 def modality_probe(features, modality: Sequence, pids: Sequence, seed: int = 0, folds: int = 2,
@@ -177,7 +228,9 @@ def measure_spaces(t_f: torch.nn.Module, prepare: Callable, images: torch.Tensor
       the grey-converted one for ``grayscale``, the raw one for ``baseline``;
     - ``feature``: the T_F embeddings (eval mode), as used for retrieval.
 
-    Returns a JSON-able dict ``{"spaces": {space: gap_measures}, ...}``."""
+    Returns a JSON-able dict ``{"spaces": {space: gap_measures + the ratio's 95% bootstrap
+    interval over identities (ratio_low, ratio_high)}, "changes": {"image->unified": change,
+    "unified->feature": change}, ...}`` (:func:`ratio_draws`, :func:`change`)."""
     dev = torch.device(device)
     pids, modality = np.asarray(pids), np.asarray(modality)
     vectors = {
@@ -185,7 +238,13 @@ def measure_spaces(t_f: torch.nn.Module, prepare: Callable, images: torch.Tensor
         "unified": pixel_vectors(images, modality, prepare, pixels),
         "feature": extract_features(t_f, images, modality, prepare, dev, flip=flip),
     }
-    return {"spaces": {name: gap_measures(v, pids, modality, seed) for name, v in vectors.items()},
+    spaces, draws = {}, {}
+    for name, v in vectors.items():
+        spaces[name] = gap_measures(v, pids, modality, seed)
+        draws[name] = ratio_draws(v, pids, modality, seed=seed)
+        spaces[name]["ratio_low"], spaces[name]["ratio_high"] = interval(draws[name])
+    return {"spaces": spaces,
+            "changes": {f"{a}->{b}": change(draws[a], draws[b]) for a, b in zip(SPACES, SPACES[1:])},
             "images": int(len(images)), "identities": int(len(np.unique(pids))),
             "pixels": list(pixels), "seed": seed, "flip": flip,
             "distance": "Euclidean on L2-normalised vectors",

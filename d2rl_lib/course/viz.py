@@ -1,6 +1,7 @@
 """Figures the notebooks and the CLI draw: image grids, training histories, what a
 trained T_I does (latent walks, translations, unified images; measured by
-:mod:`d2rl_lib.analysis.probes`), t-SNE maps, CMC curves and the modality gap per space.
+:mod:`d2rl_lib.analysis.probes`), t-SNE maps, CMC curves, and (with seaborn) the methods over seeds and the modality gap
+per space with its bootstrap interval.
 
 Importing it needs no display: without one, matplotlib falls back to its Agg backend
 (the Makefile sets ``MPLBACKEND=Agg``; the notebooks switch to inline figures).
@@ -11,6 +12,8 @@ from typing import Dict, Optional, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+import seaborn as sns
 import torch
 from sklearn.manifold import TSNE
 
@@ -213,27 +216,29 @@ def cmc_plot(curves, ax=None, max_rank: int = 20, title: Optional[str] = None, c
 def methods_chart(per_seed: Dict[str, Sequence[float]], chance: Optional[float] = None,
                   chance_sd: float = 0.0, ax=None, ylabel: str = "IR→V mAP (%)",
                   title: Optional[str] = None):
-    """One bar per method: the mean over its seeds, the standard deviation as an error bar
-    and every seed as a dot (a method with one seed has no bar of spread); ``chance``: the
-    score of random features, a dashed line with its spread shaded (notebook 06).
-    ``per_seed``: ``{method: [value of each seed]}``. Returns the Axes."""
+    """One bar per method (seaborn): the mean over its seeds, the standard deviation as an
+    error bar and every seed as a dot (a method with one seed has no bar of spread);
+    ``chance``: the score of random features, a dashed line with its spread shaded
+    (notebook 06). ``per_seed``: ``{method: [value of each seed]}``. Returns the Axes."""
     if not per_seed:
         raise UserError("methods_chart needs {method: [value per seed]}")
     if ax is None:
         _, ax = plt.subplots(figsize=(1.1 * len(per_seed) + 1.5, 3.2))
-    names = list(per_seed)
-    for i, name in enumerate(names):
-        v = np.asarray(per_seed[name], dtype=float)
-        ax.bar(i, v.mean(), color="tab:red" if name.startswith("d2rl") else "tab:blue", alpha=0.6,
-               yerr=v.std(ddof=1) if len(v) > 1 else None, capsize=4)
-        ax.plot(np.full(len(v), i), v, "k.", ms=5)
-    top = max(np.max(v) for v in per_seed.values())
-    ax.set_ylim(0, 1.25 * top)                                   # room for the legend
+    rows = pd.DataFrame([{"method": name, "value": float(v),
+                          "kind": "D2RL" if name.startswith("d2rl") else "other"}
+                         for name, values in per_seed.items() for v in values])
+    palette = {"D2RL": "tab:red", "other": "tab:blue"}
+    sns.barplot(rows, x="method", y="value", hue="kind", palette=palette, errorbar="sd", capsize=0.2,
+                alpha=0.6, legend=False, ax=ax, order=list(per_seed))
+    sns.stripplot(rows, x="method", y="value", color="black", size=4, jitter=0.08, ax=ax,
+                  order=list(per_seed))
+    ax.set_ylim(0, 1.25 * rows["value"].max())                   # room for the legend
     if chance is not None:
         ax.axhline(chance, ls="--", color="grey", label="chance (random features)")
         ax.axhspan(chance - chance_sd, chance + chance_sd, color="grey", alpha=0.15)
         ax.legend(fontsize=8, loc="upper right")
-    ax.set_xticks(range(len(names)), names, rotation=20)
+    ax.tick_params(axis="x", rotation=20)
+    ax.set_xlabel("")
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
@@ -242,29 +247,40 @@ def methods_chart(per_seed: Dict[str, Sequence[float]], chance: Optional[float] 
 
 def gap_bars(gap, ax=None, measure: str = "ratio", title: Optional[str] = None):
     """Grouped bars of a gap measure (``ratio`` or ``probe``) per space (image, unified,
-    feature) and per method: paper Fig. 2 as numbers. ``gap`` is the JSON of
+    feature) and per method (seaborn): paper Fig. 2 as numbers. ``gap`` is the JSON of
     ``d2rl gap`` ({"runs": {name: {"spaces": ...}}}), its ``runs`` part, or a plain
-    ``{name: {space: value}}``. Returns the Axes."""
+    ``{name: {space: value}}``. Where a space holds the ratio's bootstrap interval
+    (``ratio_low``, ``ratio_high``: :func:`d2rl_lib.analysis.gap.measure_spaces`), it is drawn
+    as an error bar. Returns the Axes."""
     runs = gap.get("runs", gap)
-    values = {}
+    rows = []
     for name, entry in runs.items():
-        spaces = entry.get("spaces", entry)
-        values[name] = {s: (v[measure] if isinstance(v, dict) else float(v)) for s, v in spaces.items()}
-    if not values:
+        for space, v in entry.get("spaces", entry).items():
+            low = high = np.nan
+            if isinstance(v, dict) and measure == "ratio" and "ratio_low" in v:
+                low, high = v["ratio_low"], v["ratio_high"]
+            rows.append({"run": name, "space": f"{space} space",
+                         "value": v[measure] if isinstance(v, dict) else float(v), "low": low, "high": high})
+    if not rows:
         raise UserError("gap_bars needs at least one run: {name: {space: value}}")
-    spaces = [s for s in ("image", "unified", "feature") if any(s in v for v in values.values())]
-    spaces += sorted({s for v in values.values() for s in v} - set(spaces))
+    rows = pd.DataFrame(rows)
+    order = [f"{s} space" for s in ("image", "unified", "feature") if f"{s} space" in set(rows["space"])]
+    order += sorted(set(rows["space"]) - set(order))
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.2 + 1.4 * len(spaces), 3.5))
-    width = 0.8 / len(values)
-    x = np.arange(len(spaces))
-    for i, (name, v) in enumerate(values.items()):
-        ax.bar(x + (i - (len(values) - 1) / 2) * width, [v.get(s, np.nan) for s in spaces], width,
-               label=name)
+        _, ax = plt.subplots(figsize=(1.2 + 1.4 * len(order), 3.5))
+    sns.barplot(rows, x="space", y="value", hue="run", order=order, errorbar=None, ax=ax)
+    for run, bars in zip(rows["run"].unique(), ax.containers):       # one container per run
+        mine = rows[rows["run"] == run].set_index("space")
+        for space, bar in zip(order, bars):
+            if space in mine.index and np.isfinite(mine.loc[space, "low"]):
+                x = bar.get_x() + bar.get_width() / 2
+                ax.errorbar(x, mine.loc[space, "value"], color="black", capsize=3, lw=1,
+                            yerr=[[mine.loc[space, "value"] - mine.loc[space, "low"]],
+                                  [mine.loc[space, "high"] - mine.loc[space, "value"]]])
     ref = 0.5 if measure == "probe" else 1.0
     ax.axhline(ref, color="black", lw=0.8, ls="--",
                label="chance" if measure == "probe" else "no modality gap")
-    ax.set_xticks(x, [f"{s} space" for s in spaces])
+    ax.set_xlabel("")
     ax.set_ylabel({"ratio": "cross / within distance", "probe": "modality probe accuracy"}.get(measure, measure))
     if measure == "probe":
         ax.set_ylim(0, 1.05)
