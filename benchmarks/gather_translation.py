@@ -7,7 +7,10 @@
 The first run is the preset's own T_I (the one the notebooks and the ablation use); runs
 named ``<first>-seedN`` are the same T_I with other seeds, averaged in ``over_seeds`` against
 histogram-matched grey (the bar: correlation + 0.05 and a lower L1); others are variants
-(another world, other settings; DECISIONS.md).
+(another world, other settings; DECISIONS.md). ``--usefulness`` adds the usefulness rows
+(``benchmarks/translator_usefulness.py``: a fixed raw-image scorer's IR->V mAP with the visible
+gallery replaced by each translator's rendering, whole-frame fidelity, latent sharing), each with
+its command.
 Every number is read from the run's own ``translation.json`` and ``ti_metrics.json``
 (written by ``d2rl train --stage ti`` on the synthetic world); the command that reproduces
 a run is rebuilt from its ``config.json``.
@@ -26,9 +29,25 @@ SETTINGS = ("data.ir_model", "ti.output", "ti.disc_view", "ti.disc_layers", "ti.
             "optim.ti_lr", "schedule.ti_steps", "runtime.seed")
 
 
+def usefulness(path: str, scorer: str) -> dict:
+    """``{"usefulness": {"scorer", "protocol", "what", "rows": {name: row}}}`` from
+    benchmarks/translator_usefulness.py's file (each row keeps its command), or {}."""
+    if not path:
+        return {}
+    data = json.loads(Path(path).read_text())
+    rows = {r["name"]: {k: v for k, v in r.items() if k not in ("name", "translator_meta")}
+            for r in data["rows"] if r["scorer"] == scorer}
+    if not rows:
+        raise SystemExit(f"{path} has no rows scored by {scorer}")
+    return {"usefulness": {"scorer": scorer, "what": data["what"], "protocol": data["protocol"], "rows": rows}}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", action="append", required=True, help="NAME=RUN_DIR (repeat); first = default")
+    ap.add_argument("--usefulness", default="", help="rows of benchmarks/translator_usefulness.py's JSON to "
+                    "include (section 'usefulness'), those of one --scorer")
+    ap.add_argument("--scorer", default="runs/baseline-s1", help="the scorer whose usefulness rows to take")
     ap.add_argument("--out", default=str(ROOT / "results" / "translation.json"))
     args = ap.parse_args()
     runs, images = {}, None
@@ -53,7 +72,7 @@ def main() -> int:
     over_seeds["beats_matched_grey"] = (over_seeds["v2i_corr_mean"] >= over_seeds["grey_matched_corr"] + 0.05
                                         and over_seeds["v2i_l1_mean"] < over_seeds["grey_matched_l1"])
     out = {"default": default, "commit": commit, "runs": runs, "over_seeds": over_seeds,
-           "images": images,
+           "images": images, **usefulness(args.usefulness, args.scorer),
            "gathered_by": "python benchmarks/gather_translation.py " + " ".join(sys.argv[1:])}
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
     print("| run | world | generators | D layers × scales | w_gan | lr | steps | V→IR L1 | V→IR corr | IR→V corr "

@@ -7,7 +7,9 @@ The scorer (``--scorer``) is a trained ``baseline`` run that never taught the tr
 part) and ``true_twin``; ``--ti NAME=CHECKPOINT`` (repeatable) adds a T_I stage checkpoint's
 row, ``--run-ti NAME=RUN`` the T_I inside a trained method run (e.g. ``d2rl`` after its joint
 steps). Every row has the scorer's rank-1 / rank-10 / mAP / mINP and the rendering's fidelity to
-the true twin on the person and over the whole frame.
+the true twin on the person and over the whole frame; a T_I's row also has notebook 02's
+shared-latent measure (``latent_sharing``: the distance of E_v(x) to its twin's code E_i(y) over
+the distance to another person's, ``analysis.probes.latent_sharing``; 1 = not shared).
 
     python benchmarks/translator_usefulness.py --scorer runs/baseline-s1 \\
         [--ti NAME=runs/ti/ti_last.pt ...] [--run-ti NAME=runs/d2rl ...] [--skip-references]
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from d2rl_lib.analysis.probes import latent_sharing
 from d2rl_lib.analysis.usefulness import gallery_usefulness, reference_renderings, test_sets, translated
 from d2rl_lib.runtime import load_checkpoint
 from d2rl_lib.trained import load_run
@@ -51,7 +54,7 @@ def main() -> int:
     run = load_run(args.scorer)
     test = test_sets(run)[0]
     renderings = {} if args.skip_references else reference_renderings(run)
-    meta = {}
+    meta, t_is = {}, {}
     for item in args.ti:
         name, sep, path = item.partition("=")
         if not sep:
@@ -60,15 +63,20 @@ def main() -> int:
         teacher = meta[name].get("teacher_run")
         if teacher and Path(teacher).resolve() == Path(args.scorer).resolve():
             raise SystemExit(f"{path} was taught by {teacher}: score it with another run")
-        renderings[name] = translated(load_ti_stage(path)[0], test)
+        t_is[name] = load_ti_stage(path)[0]
+        renderings[name] = translated(t_is[name], test)
     for item in args.run_ti:
         name, sep, path = item.partition("=")
         t_i = load_run(path).t_i if sep else None
         if t_i is None:
             raise SystemExit(f"--run-ti {item!r}: write NAME=RUN, RUN a trained method run with T_I")
+        t_is[name] = t_i
         renderings[name] = translated(t_i, test)
     t0 = time.perf_counter()
     rows = gallery_usefulness(run, renderings, test)
+    for name, t_i in t_is.items():               # notebook 02's shared-latent measure, same test set
+        with torch.no_grad():
+            rows[name]["latent_sharing"] = latent_sharing(t_i, test)["ratio"]
     command = "python benchmarks/translator_usefulness.py " + " ".join(sys.argv[1:])
     path = Path(args.out)
     data = json.loads(path.read_text()) if path.is_file() else {"what": __doc__.split("\n\n")[0], "rows": []}
@@ -79,7 +87,8 @@ def main() -> int:
                      "command": command})
         fid = (f"  person corr {r['person_corr']:.3f} L1 {r['person_l1']:.3f}  frame corr "
                f"{r['frame_corr']:.3f} L1 {r['frame_l1']:.3f}" if "person_corr" in r else "")
-        print(f"{name:32s} mAP {r['mAP']:5.1f}  rank-1 {r['rank1']:5.1f}{fid}")
+        share = f"  latent sharing {r['latent_sharing']:.2f}" if "latent_sharing" in r else ""
+        print(f"{name:32s} mAP {r['mAP']:5.1f}  rank-1 {r['rank1']:5.1f}{fid}{share}")
     data.update(rows=kept, protocol=PROTOCOL)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")

@@ -224,6 +224,14 @@ def test_unification_helpers():
     assert len(fig.axes) == 8
     gaps = probes.space_gaps(t_i, test, ["raw", "multi-spectral"])
     assert set(gaps) == {"raw", "multi-spectral"} and gaps["multi-spectral"]["dim"] == 4 * 32 * 16
+    # each ratio inside its bootstrap interval; the reference against itself: exactly no change
+    for g in gaps.values():
+        assert g["ratio_low"] <= g["ratio"] <= g["ratio_high"]
+    same = gaps["raw"]["vs_reference"]
+    assert same["difference"] == 0 and not same["measurable"]
+    assert nbh.change_words(same).startswith("no measurable change")
+    assert nbh.change_words({**same, "difference": -0.2, "low": -0.3, "high": -0.1,
+                             "measurable": True}).startswith("a measurable fall (-0.20")
     fig = viz.tsne_panels({"a": torch.randn(30, 5), "b": torch.randn(30, 3)},
                           np.repeat(np.arange(5), 6), np.tile([0, 1], 15))
     assert len(fig.axes) == 2

@@ -170,11 +170,20 @@ def unification_transform(t_i: Optional[torch.nn.Module], name: str) -> Callable
     return prepare_for(METHODS[UNIFICATIONS[name]], t_i)
 
 
-def space_gaps(t_i: Optional[torch.nn.Module], data, names: Sequence[str], seed: int = 0) -> Dict[str, dict]:
+def space_gaps(t_i: Optional[torch.nn.Module], data, names: Sequence[str], seed: int = 0,
+               reference: str = "raw") -> Dict[str, dict]:
     """The gap measures (:func:`d2rl_lib.analysis.gap.gap_measures`) of the pixel vectors of ``data``'s
-    images under each unification in ``names`` (see :func:`unification_transform`)."""
-    out = {}
+    images under each unification in ``names`` (see :func:`unification_transform`), with the
+    ratio's bootstrap interval over identities (``ratio_low``, ``ratio_high``) and, when
+    ``reference`` is among ``names``, ``vs_reference``: :func:`d2rl_lib.analysis.gap.change`
+    from the reference's ratio to this one (paired draws: the same people resampled)."""
+    out, draws = {}, {}
     for name in names:
         v = gap.pixel_vectors(data.images, data.modality, unification_transform(t_i, name))
         out[name] = gap.gap_measures(v, data.pids, data.modality, seed)
+        draws[name] = gap.ratio_draws(v, data.pids, data.modality, seed=seed)
+        out[name]["ratio_low"], out[name]["ratio_high"] = gap.interval(draws[name])
+    if reference in draws:
+        for name in names:
+            out[name]["vs_reference"] = gap.change(draws[reference], draws[name])
     return out

@@ -304,6 +304,15 @@ def compare(a: float, b: float, tolerance: float = 1.0) -> str:
     return "level with"
 
 
+def change_words(c: dict, digits: int = 2) -> str:
+    """A gap change (:func:`d2rl_lib.analysis.gap.change`) in words, by the notebooks' rule: a
+    move whose 95% bootstrap interval covers 0 is "no measurable change", whatever its sign."""
+    span = f"{c['difference']:+.{digits}f}, 95% interval {c['low']:+.{digits}f} to {c['high']:+.{digits}f}"
+    if not c["measurable"]:
+        return f"no measurable change ({span})"
+    return f"a measurable {'fall' if c['difference'] < 0 else 'rise'} ({span})"
+
+
 def cached_metrics(cfg: Config) -> Dict[str, dict]:
     """``{method: metrics.json}`` of every method the notebooks trained in this profile
     (in ``runs/notebooks/<preset>-seed<seed>/``), in the order of :data:`d2rl_lib.methods.METHODS`."""

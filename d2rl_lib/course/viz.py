@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Dict, Optional, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -204,6 +205,7 @@ def cmc_plot(curves, ax=None, max_rank: int = 20, title: Optional[str] = None, c
         c = percent(chance)
         ax.plot(np.arange(1, len(c) + 1), c, ls="--", color="grey", label="chance (random features)")
     ax.set_xlabel("rank")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))          # ranks are whole numbers
     ax.set_ylabel("matching rate (%)")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)

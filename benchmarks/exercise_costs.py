@@ -1,0 +1,111 @@
+"""What the notebooks' in-class exercises cost to compute (docs/teaching.md's plan): each
+exercise's computing, done the way a student would (one answer sketch each), timed on this
+machine with the notebooks' models cached, plus the training time of each homework exercise
+read from the runs that trained the same stage (``train_seconds`` of their metrics).
+
+    python benchmarks/exercise_costs.py [--config synthetic-classroom] [--threads 2]
+
+Writes results/exercise-costs.json (seconds per exercise, thread count, command). The
+thinking time a class needs is not measured here; docs/teaching.md adds it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from d2rl_lib.analysis import gap
+from d2rl_lib.course import notebook as nb
+from d2rl_lib.data.records import VISIBLE, to_signed
+from d2rl_lib.data.synthetic import load_synthetic
+from d2rl_lib.inputs import prepare_raw
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return round(time.perf_counter() - t0, 2)
+
+
+def grey_gap(test):                                           # 01 ex. 1
+    v = gap.pixel_vectors(test.images, test.modality, prepare_raw(grey_visible=True))
+    return gap.gap_measures(v, test.pids, test.modality)
+
+
+def toy_clouds():                                             # 01 ex. 2
+    rng = np.random.default_rng(0)
+    pids = np.repeat(np.arange(20), 10)
+    mod = np.tile([0] * 5 + [1] * 5, 20)
+    f = rng.normal(size=(200, 16)) * 5 + 0.05 * mod[:, None]   # a tiny, perfectly readable offset
+    return gap.gap_measures(f, pids, mod)
+
+
+def pooled_sharing(t_i, test):                                # 02 ex. 3
+    vis = np.flatnonzero(test.modality == VISIBLE)
+    with torch.no_grad():
+        z_v = t_i.E_v(to_signed(test.images[vis]))[0].mean((2, 3))
+        z_t = t_i.E_i(to_signed(test.paired[vis][:, :1]))[0].mean((2, 3))
+    return float((z_v - z_t).norm(dim=1).mean() / (z_v - z_t.roll(1, 0)).norm(dim=1).mean())
+
+
+def grey_multispectral(test):                                 # 04 ex. 2
+    def grey_unified(images, modality):
+        x = to_signed(images)
+        grey = prepare_raw(grey_visible=True)(images, modality)[:, :1]
+        return torch.cat([x, grey], 1)
+    v = gap.pixel_vectors(test.images, test.modality, grey_unified)
+    return gap.gap_measures(v, test.pids, test.modality)
+
+
+def person_pixels_gap(test):                                  # 04 ex. 3
+    x = to_signed(test.images) * test.masks                   # background set to 0
+    v = torch.nn.functional.adaptive_avg_pool2d(x.float(), (32, 16)).reshape(len(x), -1)
+    return gap.gap_measures(v, test.pids, test.modality)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="synthetic-classroom")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default=str(ROOT / "results" / "exercise-costs.json"))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    cfg = nb.setup([f"runtime.threads={args.threads}"])
+    test = load_synthetic(cfg.data).test
+    ti = nb.trained_ti(cfg, quiet=True)
+    in_class = {
+        "01 ex. 1 (the gap of grey images)": timed(lambda: grey_gap(test)),
+        "01 ex. 2 (toy point clouds)": timed(toy_clouds),
+        "02 ex. 3 (pooled codes)": timed(lambda: pooled_sharing(ti.t_i, test)),
+        "04 ex. 2 (grey as the translation)": timed(lambda: grey_multispectral(test)),
+        "04 ex. 3 (the person's pixels only)": timed(lambda: person_pixels_gap(test)),
+        "02 ex. 4, 03 ex. 3-4, 04 ex. 1 and 4 (reading, reasoning, the widgets)": 0.0,
+    }
+    root = nb.run_root(cfg)
+    seconds = lambda path: json.loads((root / path).read_text())["train_seconds"]   # noqa: E731
+    stages = {"T_I": seconds("ti/ti_metrics.json"), "baseline": seconds("baseline/metrics.json"),
+              "d2rl": seconds("d2rl/metrics.json")}
+    homework = {
+        "01 ex. 3 (grayscale: one T_F)": stages["baseline"],
+        "02 ex. 1-2, 03 ex. 1-2 (one more T_I each)": stages["T_I"],
+        "05 ex. 1-3 (one more D2RL-like run each, T_I cached)": stages["d2rl"],
+    }
+    out = {"command": "python benchmarks/exercise_costs.py " + " ".join(sys.argv[1:]), "preset": cfg.preset,
+           "threads": args.threads, "in_class_compute_seconds": in_class,
+           "homework_training_seconds": {k: round(v, 1) for k, v in homework.items()},
+           "homework_from": f"train_seconds of the notebooks' runs in {nb._rel(root)}",
+           "probe": {"pooled_sharing_ratio": round(pooled_sharing(ti.t_i, test), 3)}}
+    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
