@@ -1,6 +1,7 @@
 """What the notebooks' in-class exercises cost to compute (docs/teaching.md's plan): each
 exercise's computing, done the way a student would (one answer sketch each), timed on this
-machine with the notebooks' models cached, plus the training time of each homework exercise
+machine with the notebooks' models cached (the others compute nothing: reading, reasoning,
+the widgets), plus the training time of each homework exercise
 read from the runs that trained the same stage (``train_seconds`` of their metrics).
 
     python benchmarks/exercise_costs.py [--config synthetic-classroom] [--threads 2]
@@ -86,7 +87,6 @@ def main() -> int:
         "02 ex. 3 (pooled codes)": timed(lambda: pooled_sharing(ti.t_i, test)),
         "04 ex. 2 (grey as the translation)": timed(lambda: grey_multispectral(test)),
         "04 ex. 3 (the person's pixels only)": timed(lambda: person_pixels_gap(test)),
-        "02 ex. 4, 03 ex. 3-4, 04 ex. 1 and 4 (reading, reasoning, the widgets)": 0.0,
     }
     root = nb.run_root(cfg)
     seconds = lambda path: json.loads((root / path).read_text())["train_seconds"]   # noqa: E731
@@ -97,7 +97,7 @@ def main() -> int:
         "02 ex. 1-2, 03 ex. 1-2 (one more T_I each)": stages["T_I"],
         "05 ex. 1-3 (one more D2RL-like run each, T_I cached)": stages["d2rl"],
     }
-    out = {"command": "python benchmarks/exercise_costs.py " + " ".join(sys.argv[1:]), "preset": cfg.preset,
+    out = {"command": " ".join(["python benchmarks/exercise_costs.py", *sys.argv[1:]]), "preset": cfg.preset,
            "threads": args.threads, "in_class_compute_seconds": in_class,
            "homework_training_seconds": {k: round(v, 1) for k, v in homework.items()},
            "homework_from": f"train_seconds of the notebooks' runs in {nb._rel(root)}",

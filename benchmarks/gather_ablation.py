@@ -93,22 +93,27 @@ def main() -> int:
            "per_seed_commands": {n: seed_commands[n] for n in multi},
            "gathered_by": "python benchmarks/gather_ablation.py " + " ".join(sys.argv[1:])}
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
-    print(f"seed {seed}:")
+    print_tables(out)
+    return 0
+
+
+def print_tables(out: dict) -> None:
+    """The file's one-seed table and its table over seeds, as markdown (README, docs/status.md)."""
+    print(f"seed {out['seed']}:")
     print("| method | IR→V rank-1 | IR→V mAP | IR→V mINP | V→V mAP | IR→IR mAP | training s |")
     print("|---|---|---|---|---|---|---|")
-    for name, m in methods.items():
-        cells = [f"{m[k]:.1f}" if m[k] is not None else "–" for k in
+    for name, m in out["methods"].items():
+        cells = [f"{m[k]:.1f}" if m.get(k) is not None else "–" for k in
                  ("rank1", "mAP", "mINP", "v2v_mAP", "i2i_mAP", "train_seconds")]
         print(f"| `{name}` | " + " | ".join(cells) + " |")
-    if multi:
+    if out["over_seeds"]:
         print("\nover seeds (mean ± sd):")
         print("| method | seeds | IR→V rank-1 | IR→V mAP | V→V mAP | IR→IR mAP | IR→V mAP per seed |")
         print("|---|---|---|---|---|---|---|")
-        for name, o in multi.items():
+        for name, o in out["over_seeds"].items():
             cells = [f"{o[k + '_mean']:.1f} ± {o[k + '_sd']:.1f}" for k in ("rank1", "mAP", "v2v_mAP", "i2i_mAP")]
-            each = ", ".join(f"{seeds[name][s]['mAP']:.1f}" for s in o["seeds"])
+            each = ", ".join(f"{out['per_seed'][name][s]['mAP']:.1f}" for s in o["seeds"])
             print(f"| `{name}` | {', '.join(o['seeds'])} | " + " | ".join(cells) + f" | {each} |")
-    return 0
 
 
 def add(args) -> int:
@@ -132,8 +137,7 @@ def add(args) -> int:
             out["over_seeds"][name] = over_seeds(out["per_seed"][name])
     out.setdefault("added_by", []).append("python benchmarks/gather_ablation.py " + " ".join(sys.argv[1:]))
     path.write_text(json.dumps(out, indent=2) + "\n")
-    for name in dict.fromkeys(item.partition("=")[0] for item in args.run):
-        print(name, json.dumps(out["over_seeds"].get(name) or out["methods"].get(name)))
+    print_tables(out)
     return 0
 
 
