@@ -1,7 +1,7 @@
 """Figures the notebooks and the CLI draw: image grids, training histories, what a
 trained T_I does (latent walks, translations, unified images; measured by
-:mod:`d2rl_lib.analysis.probes`), t-SNE maps, CMC curves, and (with seaborn) the methods over seeds and the modality gap
-per space with its bootstrap interval.
+:mod:`d2rl_lib.analysis.probes`), t-SNE maps, CMC curves, and (with seaborn) the methods
+over seeds and the modality gap per space with its bootstrap interval.
 
 Importing it needs no display: without one, matplotlib falls back to its Agg backend
 (the Makefile sets ``MPLBACKEND=Agg``; the notebooks switch to inline figures).
