@@ -10,8 +10,9 @@ batch's visible images (training-mode codes, as the GAN and cycle terms see them
 - ``none``: nothing (the unpaired T_I, for reference);
 - ``pairs``: ``w * L1(x_hat_i, true infrared twin of x)`` with the hidden pairs (never a
   mode of the project: the supervised ceiling of what the architecture can represent);
-- ``reid``: ``w * (CE + triplet)`` of a raw-image re-ID network (``--teacher-run``, a trained
-  ``baseline``): identity cross-entropy of the translated images (shown as infrared, three
+- ``reid``: ``w * (CE + triplet)`` of a re-ID network (``--teacher-run``, a trained ``baseline``,
+  or another 3-channel method such as ``unify-ir``, whose T_F learned people in infrared-looking
+  images; only its T_F is used): identity cross-entropy of the translated images (shown as infrared, three
   equal channels) on their identities, plus a batch-hard triplet loss over the translated
   images and the batch's real infrared images of the same people (identity-labelled batches,
   ``schedule.ti_batch_ids``; the visible and infrared images are never the same instant).
@@ -165,8 +166,9 @@ def main() -> int:
     t_f = opt_f = None
     if args.teacher == "reid":
         teacher = load_run(args.teacher_run)
-        if teacher.t_i is not None:
-            raise SystemExit("--teacher-run must be a raw-image run (baseline)")
+        if teacher.t_f.in_channels != 3:
+            raise SystemExit("--teacher-run must be a run whose T_F reads 3-channel images (baseline, "
+                             "grayscale, unify-ir, unify-visible), not the 4-channel D2RL methods")
         t_f = teacher.t_f.eval()
         if args.teacher_lr > 0:
             opt_f = torch.optim.Adam([p for p in t_f.parameters() if p.requires_grad], lr=args.teacher_lr)
