@@ -97,9 +97,12 @@ def reid_parts(t_f, imgs: torch.Tensor, labels: torch.Tensor, n_ce: int, smoothi
 
 def identity_match(x_vi: torch.Tensor, y: torch.Tensor, kx: torch.Tensor, ky: torch.Tensor,
                    grid=(16, 4)) -> torch.Tensor:
-    """The identity-level match: L1 between, per identity of the batch, the mean coarse layout
-    (the frame average-pooled to ``grid``) of its translated visible images and of its real
-    infrared images (other instants, other cameras). x_vi [B, 1, H, W], y [B', 1, H, W]."""
+    """An identity-level match of the frame's *layout*: L1 between, per identity of the batch, the
+    mean coarse frame (average-pooled to ``grid``) of its translated visible images and of its
+    real infrared images (other instants, other cameras). x_vi [B, 1, H, W], y [B', 1, H, W].
+    The library's match (``losses.translation.identity_match_loss``, ``ti.w_match``) compares the
+    person box's intensity quantiles and ignores where they lie; this probe asks for the
+    layout too (the dim background, the lit middle), which pose moves only a little."""
     px, py = F.adaptive_avg_pool2d(x_vi, grid), F.adaptive_avg_pool2d(y, grid)   # [B, 1, 16, 4]
     ids = torch.unique(kx)
     mx = torch.stack([px[kx == k].mean(0) for k in ids])           # [P, 1, 16, 4]

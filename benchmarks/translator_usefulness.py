@@ -75,8 +75,7 @@ def main() -> int:
     t0 = time.perf_counter()
     rows = gallery_usefulness(run, renderings, test)
     for name, t_i in t_is.items():               # notebook 02's shared-latent measure, same test set
-        with torch.no_grad():
-            rows[name]["latent_sharing"] = latent_sharing(t_i, test)["ratio"]
+        rows[name]["latent_sharing"] = latent_sharing(t_i, test)["ratio"]
     command = "python benchmarks/translator_usefulness.py " + " ".join(sys.argv[1:])
     path = Path(args.out)
     data = json.loads(path.read_text()) if path.is_file() else {"what": __doc__.split("\n\n")[0], "rows": []}

@@ -228,6 +228,11 @@ def test_ratio_bootstrap_over_identities_and_change():
     lo, hi = interval(draws)
     assert draws.shape == (300,) and lo < gap_ratio(f, pids, mod)["ratio"] < hi
     assert np.array_equal(draws, ratio_draws(f, pids, mod, draws=300, seed=1))
+    # the one-pass form gives the same measures, draws and interval
+    from d2rl_lib.analysis.gap import gap_measures_with_draws
+    measures, same_draws = gap_measures_with_draws(f, pids, mod, seed=1, draws=300)
+    assert np.array_equal(same_draws, draws) and (measures["ratio_low"], measures["ratio_high"]) == (lo, hi)
+    assert {k: v for k, v in measures.items() if not k.startswith("ratio_")} == gap_measures(f, pids, mod, seed=1)
     # a space with the modality offset removed: a large, measurable fall of the ratio
     closer = ratio_draws(*clusters(offset=0.0), draws=300, seed=1)
     moved = change(draws, closer)

@@ -115,7 +115,11 @@ def gap_ratio(features, pids: Sequence, modality: Sequence, max_elements: int = 
     ``ratio`` = cross / within, ``cross_vs_others`` = cross / different_ids (None with a
     single identity). Pair counts are of unordered pairs. Memory stays below
     ``max_elements`` distances at a time (the rows are processed in chunks)."""
-    sums, counts = _identity_sums(features, pids, modality, max_elements)
+    return _ratio(*_identity_sums(features, pids, modality, max_elements))
+
+
+def _ratio(sums: np.ndarray, counts: np.ndarray) -> Dict[str, float]:
+    """:func:`gap_ratio` from the per-identity sums and counts of :func:`_identity_sums`."""
     sums, counts = sums.sum(0), counts.sum(0)                    # [3], [3]
     if counts[0] == 0:
         raise UserError("no identity has samples in both modalities, so the cross-modality "
@@ -137,7 +141,11 @@ def ratio_draws(features, pids: Sequence, modality: Sequence, draws: int = 1000,
     together). The identity samples depend only on (``seed``, the set of identities), so
     two spaces of the same images get the same samples and their draws can be subtracted
     draw by draw (:func:`change`)."""
-    sums, counts = _identity_sums(features, pids, modality)
+    return _draws(*_identity_sums(features, pids, modality), draws, seed)
+
+
+def _draws(sums: np.ndarray, counts: np.ndarray, draws: int, seed: int) -> np.ndarray:
+    """:func:`ratio_draws` from the per-identity sums and counts of :func:`_identity_sums`."""
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(sums), size=(draws, len(sums)))          # [draws, K]
     weight = np.stack([np.bincount(row, minlength=len(sums)) for row in picks])   # [draws, K]
@@ -193,7 +201,24 @@ def modality_probe(features, modality: Sequence, pids: Sequence, seed: int = 0, 
 def gap_measures(features, pids: Sequence, modality: Sequence, seed: int = 0) -> dict:
     """:func:`gap_ratio` and :func:`modality_probe` (key ``probe``) of one space, plus its
     dimension ``dim``."""
-    out = gap_ratio(features, pids, modality)
+    return _measures(_identity_sums(features, pids, modality), features, pids, modality, seed)
+
+
+def gap_measures_with_draws(features, pids: Sequence, modality: Sequence, seed: int = 0,
+                            draws: int = 1000) -> Tuple[dict, np.ndarray]:
+    """:func:`gap_measures` plus the ratio's 95% bootstrap interval over identities
+    (``ratio_low``, ``ratio_high``), and the bootstrap draws themselves (:func:`ratio_draws`,
+    for :func:`change`); the pair distances are computed once for both."""
+    parts = _identity_sums(features, pids, modality)
+    out = _measures(parts, features, pids, modality, seed)
+    d = _draws(*parts, draws, seed)
+    out["ratio_low"], out["ratio_high"] = interval(d)
+    return out, d
+
+
+def _measures(parts, features, pids, modality, seed: int) -> dict:
+    """:func:`gap_measures` from the (sums, counts) of :func:`_identity_sums`."""
+    out = _ratio(*parts)
     out["probe"] = modality_probe(features, modality, pids, seed)
     out["dim"] = int(np.shape(features)[1])
     return out
@@ -240,9 +265,7 @@ def measure_spaces(t_f: torch.nn.Module, prepare: Callable, images: torch.Tensor
     }
     spaces, draws = {}, {}
     for name, v in vectors.items():
-        spaces[name] = gap_measures(v, pids, modality, seed)
-        draws[name] = ratio_draws(v, pids, modality, seed=seed)
-        spaces[name]["ratio_low"], spaces[name]["ratio_high"] = interval(draws[name])
+        spaces[name], draws[name] = gap_measures_with_draws(v, pids, modality, seed)
     return {"spaces": spaces,
             "changes": {f"{a}->{b}": change(draws[a], draws[b]) for a, b in zip(SPACES, SPACES[1:])},
             "images": int(len(images)), "identities": int(len(np.unique(pids))),

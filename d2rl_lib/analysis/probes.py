@@ -180,9 +180,7 @@ def space_gaps(t_i: Optional[torch.nn.Module], data, names: Sequence[str], seed:
     out, draws = {}, {}
     for name in names:
         v = gap.pixel_vectors(data.images, data.modality, unification_transform(t_i, name))
-        out[name] = gap.gap_measures(v, data.pids, data.modality, seed)
-        draws[name] = gap.ratio_draws(v, data.pids, data.modality, seed=seed)
-        out[name]["ratio_low"], out[name]["ratio_high"] = gap.interval(draws[name])
+        out[name], draws[name] = gap.gap_measures_with_draws(v, data.pids, data.modality, seed)
     if reference in draws:
         for name in names:
             out[name]["vs_reference"] = gap.change(draws[reference], draws[name])
