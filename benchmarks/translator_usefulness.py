@@ -2,7 +2,8 @@
 visible gallery replaced by each translator's renderings (``d2rl_lib.analysis.usefulness``).
 
 The scorer (``--scorer``) is a trained ``baseline`` run that never taught the translators
-(a checkpoint whose ``meta.teacher_run`` is the scorer is refused). Reference rows: ``raw``
+(a checkpoint whose ``meta.teacher_run``, ``ti.teacher_ir`` or ``ti.teacher_visible`` is the scorer is
+refused). Reference rows: ``raw``
 (the gallery as it is), ``grey``, ``knowable_twin`` (the twin without the garments' hidden
 part) and ``true_twin``; ``--ti NAME=CHECKPOINT`` (repeatable) adds a T_I stage checkpoint's
 row, ``--run-ti NAME=RUN`` the T_I inside a trained method run (e.g. ``d2rl`` after its joint
@@ -59,10 +60,12 @@ def main() -> int:
         name, sep, path = item.partition("=")
         if not sep:
             raise SystemExit(f"--ti {item!r}: write NAME=CHECKPOINT")
-        meta[name] = load_checkpoint(path).get("meta", {})
-        teacher = meta[name].get("teacher_run")
-        if teacher and Path(teacher).resolve() == Path(args.scorer).resolve():
-            raise SystemExit(f"{path} was taught by {teacher}: score it with another run")
+        state = load_checkpoint(path)
+        meta[name] = state.get("meta", {})
+        ti_cfg = state.get("config", {}).get("ti", {})               # the library's teachers (ti.teacher_*)
+        for teacher in (meta[name].get("teacher_run"), ti_cfg.get("teacher_ir"), ti_cfg.get("teacher_visible")):
+            if teacher and Path(teacher).resolve() == Path(args.scorer).resolve():
+                raise SystemExit(f"{path} was taught by {teacher}: score it with another run")
         t_is[name] = load_ti_stage(path)[0]
         renderings[name] = translated(t_is[name], test)
     for item in args.run_ti:

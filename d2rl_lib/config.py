@@ -115,6 +115,19 @@ class TIConfig:
                           "batch, the quantiles of its translated images' person-box intensities "
                           "against its real infrared images' (needs schedule.ti_batch_ids)",
                           min=0.0)
+    teacher_ir: str = _opt("", "the infrared teacher: a run of T_F trained on infrared images only "
+                           "(`d2rl train --set tf.train_modality=infrared`; its folder or "
+                           "checkpoint), frozen; it scores T_I's V->IR translations x_hat_i "
+                           "(ti.w_teacher; needs schedule.ti_batch_ids)")
+    w_teacher: float = _opt(0.0, "weight of the infrared teacher's identity cross-entropy + "
+                            "batch-hard triplet on x_hat_i beside the batch's real infrared "
+                            "images", min=0.0)
+    teacher_visible: str = _opt("", "the visible teacher: a run of T_F trained on visible images "
+                                "only (tf.train_modality=visible), frozen; it scores the IR->V "
+                                "translations y_hat_v (ti.w_teacher_visible)")
+    w_teacher_visible: float = _opt(0.0, "weight of the visible teacher's identity cross-entropy "
+                                    "+ batch-hard triplet on y_hat_v beside the batch's real "
+                                    "visible images", min=0.0)
 
 
 @dataclass
@@ -134,6 +147,14 @@ class TFConfig:
     w_triplet: float = _opt(1.0, "weight of the triplet loss", min=0.0)
     w_reid_to_ti: float = _opt(1.0, "weight of the re-ID loss in the generators' update "
                                "during joint training", min=0.0)
+    train_modality: str = _opt("both", "which images of each re-ID batch T_F learns from: "
+                               "'both' modalities (every method), or one of them only: "
+                               "'infrared' trains the infrared teacher of T_I (ti.teacher_ir), "
+                               "'visible' the visible one", choices=("both", "visible", "infrared"))
+    modality_dropout: float = _opt(0.0, "multi-spectral methods: the chance that an image's own "
+                                   "channels are blanked before T_F sees it (a visible image keeps "
+                                   "only x_hat_i, an infrared one only y_hat_v), so that T_F must "
+                                   "recognise people from the translated channel", min=0.0, max=1.0)
 
 
 @dataclass
@@ -241,6 +262,15 @@ class Config:
                                   f"{max(16, round(v / 16) * 16)})")
         if METHODS[self.method].uses_ti:
             self.check_translator()
+        for path, w, name in ((self.ti.teacher_ir, self.ti.w_teacher, "ti.teacher_ir"),
+                              (self.ti.teacher_visible, self.ti.w_teacher_visible, "ti.teacher_visible")):
+            if w > 0 and not path:
+                raise ConfigError(f"{name} is empty while its weight is {w}: give the run of T_F trained on "
+                                  f"that modality only (`d2rl train --set tf.train_modality=...`), or set "
+                                  f"the weight to 0")
+            if w > 0 and not self.schedule.ti_batch_ids:
+                raise ConfigError(f"{name} needs identity-labelled T_I batches: set schedule.ti_batch_ids "
+                                  f"(e.g. 4 with schedule.ti_batch=8)")
         if METHODS[self.method].oracle and self.data.dataset != "synthetic":
             raise ConfigError(f"method={self.method} needs the synthetic world's hidden twins; "
                               f"data.dataset={self.data.dataset!r} has none (use data.dataset=synthetic)")

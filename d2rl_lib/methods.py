@@ -14,6 +14,9 @@ the library reads these fields (never a method's name):
   [x, x_hat_i] / [y_hat_v, y].
 - ``d2rl``: the same, then joint steps in which the re-ID loss also updates the generators
   through the translated channels (end to end, paper Sec. 3.3).
+- ``d2rl-frozen-yyyy`` / ``d2rl-yyyy``: the same two with an infrared image fed as
+  [y, y, y, y] (its own channel in place of y_hat_v, as the oracle feeds it): the IR->V
+  translation left out, the V->IR one kept.
 
 And one bound that only the synthetic world can give (notebook 06):
 
@@ -22,6 +25,9 @@ And one bound that only the synthetic world can give (notebook 06):
   garments' hidden offset, :func:`d2rl_lib.data.loading.with_knowable_twins`), an infrared y
   becomes [y, y, y, y] (its own channel repeated in place of y_hat_v); the same T_F, schedule
   and sampler as D2RL. What D2RL's feature level makes of a right translation.
+- ``unify-ir-oracle``: the same perfect translation with every image as infrared (the knowable
+  twin of x, y itself, three equal channels): whether D2RL's four channels add anything over
+  translating everything to infrared.
 
 :mod:`d2rl_lib.inputs` turns a method's description into its input transform;
 :mod:`d2rl_lib.training.run` into its training phases. This module imports nothing heavy,
@@ -45,11 +51,17 @@ class Method:
     grey_visible: bool = False          # raw images with the visible ones converted to grey
     joint: bool = False                 # T_I updated with T_F in the last schedule.joint_steps
     oracle: bool = False                # the translated channel is the world's knowable twin, not T_I's
+    infrared_input: str = "translated"  # multi-spectral: an infrared y as [y_hat_v, y] or "repeated" [y, y, y, y]
 
     @property
     def uses_ti(self) -> bool:
         """True when T_I translates the images T_F sees (so T_I is trained first)."""
         return self.unification is not None and not self.oracle
+
+    @property
+    def oracle_as_infrared(self) -> bool:
+        """True when T_F sees only the oracle images' fourth channel (the twin, or y), as 3."""
+        return self.oracle and self.unification == "infrared"
 
     @property
     def in_channels(self) -> int:
@@ -68,9 +80,16 @@ _ALL = (
            unification="multi-spectral", joint=True),
     Method("d2rl-frozen", "the multi-spectral images [x, x_hat_i] / [y_hat_v, y], T_I frozen",
            unification="multi-spectral"),
+    Method("d2rl-frozen-yyyy", "the multi-spectral images [x, x_hat_i] / [y, y, y, y], T_I frozen",
+           unification="multi-spectral", infrared_input="repeated"),
+    Method("d2rl-yyyy", "the multi-spectral images [x, x_hat_i] / [y, y, y, y], T_I trained jointly",
+           unification="multi-spectral", joint=True, infrared_input="repeated"),
     Method("d2rl-oracle", "the multi-spectral images [x, knowable twin of x] / [y, y, y, y]: "
            "a perfect V->IR translation (synthetic world only)",
-           unification="multi-spectral", oracle=True),
+           unification="multi-spectral", oracle=True, infrared_input="repeated"),
+    Method("unify-ir-oracle", "every image as infrared: the knowable twin of x, y itself: a perfect "
+           "V->IR translation, without the visible channels (synthetic world only)",
+           unification="infrared", oracle=True),
 )
 METHODS: Dict[str, Method] = {m.name: m for m in _ALL}
 METHOD_NAMES = tuple(METHODS)

@@ -20,7 +20,8 @@ from typing import Dict
 import torch
 
 from ..data.records import VISIBLE
-from ..models.unify import unify
+from ..methods import METHODS, Method
+from ..models.unify import blank_own_channels, unify
 from ..runtime import grad_scaler
 from .tf import TFTrainer
 from .ti import TITrainer
@@ -31,8 +32,8 @@ class JointStep:
     backward pass, T_F's clipping and the weight w of the re-ID loss in the generators'
     update (``tf.w_reid_to_ti``). See the module docstring for the order of its parts."""
 
-    def __init__(self, ti: TITrainer, tf: TFTrainer, mode: str = "multi-spectral"):
-        self.ti, self.tf, self.mode = ti, tf, mode
+    def __init__(self, ti: TITrainer, tf: TFTrainer, method: Method = METHODS["d2rl"]):
+        self.ti, self.tf, self.method = ti, tf, method
         self.w_reid = tf.cfg.tf.w_reid_to_ti
         self.max_norm = tf.cfg.optim.grad_clip
         self.scaler = grad_scaler(tf.device, tf.amp)                  # active for fp16 only
@@ -52,7 +53,10 @@ class JointStep:
         ti.t_i.train()
         tf.train_model.train()
         l_ti, _, x_vi, y_iv = ti.g_losses(x, y, labels[vis].cpu(), labels[~vis].cpu())
-        u = unify(ti.t_i, raw, modality, self.mode, translations=(x_vi, y_iv))  # [B, 4, H, W]
+        m = self.method
+        u = unify(ti.t_i, raw, modality, m.unification, translations=(x_vi, y_iv),
+                  infrared=m.infrared_input)                        # [B, 4, H, W]
+        u = blank_own_channels(u, modality, tf.cfg.tf.modality_dropout, m.infrared_input)
         out = tf.losses(u, labels)
         loss = l_ti + self.w_reid * out["reid"]
 

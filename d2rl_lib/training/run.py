@@ -36,13 +36,13 @@ from ..config import Config, ConfigError, differences
 from ..data.augment import augment_batch, reid_augment
 from ..data.files import step_batches
 from ..data.loading import load_data
-from ..data.records import ImageSet
+from ..data.records import INFRARED, VISIBLE, ImageSet
 from ..data.samplers import CrossModalityPKSampler, RankShare
 from ..errors import UserError
 from ..evaluate import run_summary
-from ..inputs import prepare_for, prepare_raw
+from ..inputs import prepare_for, prepare_raw_for
 from ..methods import Method, method
-from ..models.unify import unify
+from ..models.unify import blank_own_channels, unify
 from ..runtime import Checkpointed, LossGuard, Progress, RunDir, seed_everything, set_threads
 from .joint import JointStep
 from .tf import TFTrainer
@@ -112,7 +112,7 @@ def build(cfg: Config, run_dir: RunDir, resume: bool = False) -> MethodRun:
     train, test = load_data(cfg)
     ti = TITrainer(cfg, device) if m.uses_ti else None
     tf = TFTrainer(cfg, int(train.labels.max()) + 1, m.in_channels, device)  # DDP if world > 1
-    joint = JointStep(ti, tf, m.unification) if m.joint else None
+    joint = JointStep(ti, tf, m) if m.joint else None
     sampler = CrossModalityPKSampler(train.labels, train.modality, cfg.schedule.batch_ids,
                                      cfg.schedule.batch_images, cfg.runtime.seed)
     batch_of = sampler.batch if world == 1 else RankShare(sampler, rank, world).batch
@@ -156,7 +156,7 @@ def train_tf(run: MethodRun, progress: Progress = tqdm) -> None:
     joint method update both networks (:class:`~d2rl_lib.training.joint.JointStep`)."""
     cfg, main, rank = run.cfg, distributed.is_main(), distributed.rank()
     labels_all = torch.as_tensor(run.train.labels)
-    raw_input = prepare_raw(run.method.grey_visible)
+    raw_input = prepare_raw_for(run.method)
     aug = reid_augment(cfg.data.height, cfg.data.width)
     guard = LossGuard("T_F", checkpoint_hint=str(run.ckpt.path))
     first = run.start - run.ti_end
@@ -164,9 +164,13 @@ def train_tf(run: MethodRun, progress: Progress = tqdm) -> None:
                            cfg.runtime.seed)                          # (step, idx, uint8 images)
     bar = progress(batches, desc=f"T_F ({cfg.method})", initial=first, total=run.tf_total,
                    leave=False, mininterval=2.0, disable=not main)
+    only = {"visible": VISIBLE, "infrared": INFRARED}.get(cfg.tf.train_modality)  # None: both
     for step, idx, images in bar:
         if distributed.world_size() > 1:    # each rank its own augmentations, a function of the step
             torch.manual_seed(distributed.step_seed(cfg.runtime.seed, step, rank))
+        if only is not None:                # a single-modality teacher: that half of the batch
+            keep = run.train.modality[idx] == only
+            idx, images = idx[keep], images[torch.from_numpy(keep)]
         mod = torch.as_tensor(run.train.modality[idx])
         labels = labels_all[idx].to(run.device)
         raw = augment_batch(raw_input(images, mod), aug).to(run.device)  # [B, 3, H, W] in [-1, 1]
@@ -190,9 +194,12 @@ def tf_step(run: MethodRun, step: int, raw: torch.Tensor, mod: torch.Tensor,
         return run.joint(raw, mod, labels)
     if run.ti is None:
         return run.tf.step(raw, labels)
+    m = run.method
     with torch.no_grad():
         run.ti.t_i.eval()
-        x = unify(run.ti.t_i, raw, mod, run.method.unification)     # [B, 3 or 4, H, W]
+        x = unify(run.ti.t_i, raw, mod, m.unification, infrared=m.infrared_input)  # [B, 3 or 4, H, W]
+        if m.in_channels == 4:
+            x = blank_own_channels(x, mod, run.cfg.tf.modality_dropout, m.infrared_input)
     return run.tf.step(x, labels)
 
 
@@ -213,13 +220,19 @@ def score(run: MethodRun) -> dict:
     return distributed.broadcast_object(metrics)
 
 
+# Who taught T_I says how it was trained, not what it is: a method run loads a taught T_I
+# without naming its teachers (and its joint steps, if any, go on without them).
+TEACHER_KEYS = ("ti.teacher_ir", "ti.w_teacher", "ti.teacher_visible", "ti.w_teacher_visible")
+
+
 def load_ti_init(ti: TITrainer, cfg: Config) -> None:
     """Load the T_I stage checkpoint ``cfg.schedule.ti_init`` into ``ti`` (models and
-    optimisers), refusing one whose ``ti`` settings differ from ``cfg.ti``."""
+    optimisers), refusing one whose ``ti`` settings differ from ``cfg.ti`` (its teachers
+    aside: :data:`TEACHER_KEYS`)."""
     path = Path(cfg.schedule.ti_init)
     state = read_ti_stage(path, f"schedule.ti_init={str(path)!r}")
     try:
-        diff = differences(state.get("config", {}), cfg, prefix="ti.")
+        diff = differences(state.get("config", {}), cfg, prefix="ti.", ignore=TEACHER_KEYS)
     except ConfigError as e:
         raise UserError(f"{path}: its stored configuration is not valid here ({e}); train T_I again") from None
     if diff:

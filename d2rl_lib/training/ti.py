@@ -41,6 +41,7 @@ from ..fidelity import translation_fidelity
 from ..losses.translation import (d_accuracy, gan_d_loss, gan_g_loss, identity_match_loss,
                                  kl_loss, recon_loss)
 from ..models.translation import T_I
+from .teacher import teachers_of
 from ..runtime import (Checkpointed, LossGuard, Progress, RunDir, amp_dtype, autocast, choose_device,
                       grad_scaler, load_checkpoint, scaled_step, seed_everything, set_threads)
 
@@ -62,6 +63,7 @@ class TITrainer:
         self.amp = amp_dtype(cfg.runtime.amp, device)
         self.scaler_g, self.scaler_d = grad_scaler(device, self.amp), grad_scaler(device, self.amp)
         self.grad_sync: Optional[Callable[[Iterable[torch.nn.Parameter]], None]] = None
+        self.teachers = teachers_of(cfg, device)                      # frozen, by modality (ti.teacher_*)
 
     def d_step(self, x: torch.Tensor, y: torch.Tensor) -> Dict[str, float]:
         t, kind = self.t_i, self.cfg.ti.gan_loss
@@ -83,7 +85,9 @@ class TITrainer:
     def g_losses(self, x: torch.Tensor, y: torch.Tensor, kx: Optional[torch.Tensor] = None,
                  ky: Optional[torch.Tensor] = None):
         """All generator-side terms; returns (weighted total, parts, x_vi, y_iv). ``kx``, ``ky``:
-        the identities of x and y [B], for the identity-level match (``ti.w_match``)."""
+        the identities of x and y [B], for the identity-level match (``ti.w_match``) and the
+        single-modality teachers (``ti.w_teacher``, ``ti.w_teacher_visible``:
+        :mod:`d2rl_lib.training.teacher`)."""
         t, w, kind = self.t_i, self.cfg.ti, self.cfg.ti.gan_loss
         with autocast(self.device, self.amp):
             mu_v, lv_v = t.E_v(x)                                     # [B, 4c, H/s, W/s]
@@ -110,6 +114,16 @@ class TITrainer:
         if w.w_match and kx is not None:
             parts["match"] = identity_match_loss(f(x_vi), kx, y, ky)
             total = total + w.w_match * parts["match"]
+        if kx is not None:
+            for modality, weight, translated, k_t, real, k_r in (
+                    ("infrared", w.w_teacher, x_vi, kx, y, ky),               # x_hat_i beside real y
+                    ("visible", w.w_teacher_visible, y_iv, ky, x, kx)):       # y_hat_v beside real x
+                teacher = self.teachers[modality]
+                if teacher is not None:
+                    out = teacher.loss(f(translated), k_t, real, k_r)
+                    parts[f"teacher_{modality}"] = out["loss"]
+                    parts[f"teacher_{modality}_acc"] = out["acc"]
+                    total = total + weight * out["loss"]
         return total, parts, f(x_vi), f(y_iv)
 
     def g_step(self, x: torch.Tensor, y: torch.Tensor, kx: Optional[torch.Tensor] = None,
@@ -203,6 +217,9 @@ def train_ti_steps(trainer: TITrainer, batches: UnpairedBatches, start: int, ste
         g = trainer.g_step(x, y, kx=kx, ky=ky)
         vals = guard.check(step, {**{k: v for k, v in g.items()}, "d": d["d"]})
         guard.check_collapse(step, d["d_acc"])
+        for k in ("teacher_infrared_acc", "teacher_visible_acc"):      # logged when a teacher teaches
+            if k in vals and k not in history:
+                history[k] = []
         if (step + 1) % cfg.schedule.log_every == 0 or step + 1 == steps:
             for k in history:
                 history[k].append(step + 1 if k == "step" else (d["d_acc"] if k == "d_acc" else vals[k]))
