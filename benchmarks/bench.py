@@ -294,19 +294,23 @@ def file_pipeline(height: int = 288, width: int = 144, workers: int = 0, batches
 
 # -- evaluation -----------------------------------------------------------------------
 def eval_speed(queries: int = 3803, gallery: int = 301, trials: int = 10, ids: int = 96,
-               dim: int = 2048) -> dict:
+               dim: int = 2048, dtype=np.float32) -> dict:
     """The SYSU protocol at full size: ``eval_sysu``'s vectorised path (``fast=True``,
     d2rl_lib/metrics_fast.py) against its readable per-query loop (``fast=False``), on random
-    features (float32 cosine-like distances), same inputs for both."""
+    features (cosine-like distances of ``dtype``, float32 or float64, computed in that
+    dtype), same inputs for both. ``keys``: the dtype of the keys the vectorised path built
+    (float32 or float64, metrics_fast.fast_values; None would mean it looped)."""
     from d2rl_lib.metrics import eval_sysu
+    from d2rl_lib.metrics_fast import fast_values
 
     rng = np.random.default_rng(0)
     q_pids = rng.integers(0, ids, queries)
     q_cams = rng.choice([3, 6], queries)
     g_pids = np.repeat(np.arange(ids), 4)[:gallery] if ids * 4 >= gallery else rng.integers(0, ids, gallery)
     g_cams = np.tile([1, 2, 4, 5], gallery // 4 + 1)[:gallery]
-    q_feat = rng.normal(size=(queries, dim)).astype(np.float32)
-    dists = [1 - q_feat @ rng.normal(size=(gallery, dim)).astype(np.float32).T / dim for _ in range(trials)]
+    q_feat = rng.normal(size=(queries, dim)).astype(dtype)
+    dists = [1 - q_feat @ rng.normal(size=(gallery, dim)).astype(dtype).T / dim for _ in range(trials)]
+    keys = fast_values(dists[0])
     t_fast, _ = _best_time(lambda: [eval_sysu(d, q_pids, g_pids, q_cams, g_cams, fast=True) for d in dists], 3)
     fast = [eval_sysu(d, q_pids, g_pids, q_cams, g_cams, fast=True) for d in dists]
     t0 = time.perf_counter()
@@ -314,9 +318,10 @@ def eval_speed(queries: int = 3803, gallery: int = 301, trials: int = 10, ids: i
     t_loop = time.perf_counter() - t0
     diff = max(max(float(np.abs(a[0] - b[0]).max()), abs(a[1] - b[1]), abs(a[2] - b[2]))
                for a, b in zip(fast, slow))
-    return {"queries": queries, "gallery": gallery, "trials": trials, "vectorised_seconds": t_fast,
-            "loop_seconds": t_loop, "speedup": t_loop / t_fast, "max_abs_difference": diff,
-            "timing": "vectorised: best of 3 runs of all trials; loop: one run"}
+    return {"queries": queries, "gallery": gallery, "trials": trials,
+            "dtype": str(dists[0].dtype), "keys": None if keys is None else str(keys.dtype),
+            "vectorised_seconds": t_fast, "loop_seconds": t_loop, "speedup": t_loop / t_fast,
+            "max_abs_difference": diff, "timing": "vectorised: best of 3 runs of all trials; loop: one run"}
 
 
 # -- notebooks, memory ----------------------------------------------------------------

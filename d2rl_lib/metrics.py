@@ -18,9 +18,13 @@ ties keep gallery order), drop the removed items, and read the true matches' pos
 - INP (Ye et al.) = number of true matches / rank of the last true match.
 
 The library computes the same numbers with a vectorised path, :mod:`d2rl_lib.metrics_fast`,
-wherever the distances allow it (float32 holds them exactly, no NaN): measured 10x faster
-at the classroom profile's size and 18x at SYSU-MM01's (``benchmarks/eval_speed.py``), and
-tested equal to this loop (``tests/test_metrics.py``). ``fast=False`` runs the loop.
+for every real input: float32 distances (and anything float32 holds exactly) and float64
+ones (and integers float64 holds), ties, signed zeros and NaN as this loop ranks them (NaN
+after every number, NaNs in gallery order: ``np.argsort``'s documented order). Its speed
+against this loop, per dtype and at the classroom profile's and SYSU-MM01's sizes, is
+measured by ``benchmarks/eval_speed.py`` into ``results/experiments/eval_speed.json``; it is
+tested equal to this loop (``tests/test_metrics.py``). ``fast=False`` runs the loop, as do
+inputs it cannot read exactly (complex, object, integers beyond 2**53).
 """
 from __future__ import annotations
 
@@ -57,17 +61,19 @@ def eval_cross(distmat: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray,
                ) -> Tuple[np.ndarray, float, float]:
     """(CMC, mAP, mINP) over the queries. ``remove(rows) -> bool [q, G]`` marks the gallery
     items to drop for the queries ``rows``. ``fast``: None or True takes the vectorised path
-    when the distances allow it, False always loops."""
+    (:func:`metrics_fast.fast_values`: float32 or float64 distances, NaN included) unless
+    the input is not real numbers or the identities are so uneven that padding the gallery
+    by identity would more than quadruple it; False always loops."""
     distmat = np.asarray(distmat)
     q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
     nq, ng = distmat.shape
     if len(q_pids) != nq or len(g_pids) != ng:
         raise ValueError(f"distmat is {nq}x{ng} but there are {len(q_pids)} query and "
                          f"{len(g_pids)} gallery ids")
-    d32 = metrics_fast.exact_float32(distmat) if fast is not False else None
-    grouped = metrics_fast.groups(g_pids) if d32 is not None else None
+    values = metrics_fast.fast_values(distmat) if fast is not False else None   # float32/64
+    grouped = metrics_fast.groups(g_pids) if values is not None else None
     if grouped is not None and grouped[0].size <= 4 * ng + 64:      # the padding stays small
-        cmc_sum, ap_sum, inp_sum, valid = metrics_fast.eval_sums(d32, q_pids, grouped, remove,
+        cmc_sum, ap_sum, inp_sum, valid = metrics_fast.eval_sums(values, q_pids, grouped, remove,
                                                                  max_rank, identity_level)
     else:                                                     # the readable loop, query by query
         scored = []

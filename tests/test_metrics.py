@@ -48,30 +48,65 @@ def test_same_camera_excluded():
     assert cmc.tolist() == [0, 1] and mAP == pytest.approx(0.5)
 
 
-def test_the_fast_path_in_small_chunks_gives_the_loops_answer(monkeypatch):
+def _spy(monkeypatch):
+    """The dtypes eval_sums (the fast path) is called with, the real eval_sums still running."""
+    from d2rl_lib import metrics_fast
+    seen, real = [], metrics_fast.eval_sums
+    monkeypatch.setattr(metrics_fast, "eval_sums", lambda d, *a: seen.append(d.dtype) or real(d, *a))
+    return seen
+
+
+def _same(a, b):
+    return np.allclose(a[0], b[0]) and a[1] == pytest.approx(b[1]) and a[2] == pytest.approx(b[2])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_fast_path_in_small_chunks_gives_the_loops_answer(monkeypatch, dtype):
     from d2rl_lib import metrics_fast
     rng = np.random.default_rng(0)
-    dist = rng.random((50, 40)).astype(np.float32)
+    dist = rng.random((50, 40)).astype(dtype)
     q, g = rng.integers(0, 8, 50), rng.integers(0, 8, 40)
     qc, gc = rng.choice([3, 6], 50), rng.choice([1, 2, 4, 5], 40)
     loop = eval_sysu(dist, q, g, qc, gc, fast=False)
     monkeypatch.setattr(metrics_fast, "CHUNK", 7)
-    small = eval_sysu(dist, q, g, qc, gc, fast=True)
-    assert np.allclose(loop[0], small[0]) and loop[1] == pytest.approx(small[1]) \
-        and loop[2] == pytest.approx(small[2])
+    seen = _spy(monkeypatch)
+    assert _same(eval_sysu(dist, q, g, qc, gc, fast=True), loop) and seen == [np.dtype(dtype)]
 
 
-def test_the_loop_runs_where_the_fast_path_cannot(monkeypatch):
-    """float32-exact distances take the vectorised path unless fast=False; others loop."""
+def test_the_fast_path_serves_float32_and_float64_and_the_loop_the_rest(monkeypatch):
+    """float32-exact distances get float32 keys, other float64 (and int) distances float64
+    keys; fast=False, complex distances and integers float64 cannot hold loop."""
     from d2rl_lib import metrics_fast
-    calls = []
-    monkeypatch.setattr(metrics_fast, "eval_sums", lambda *a: calls.append(1) or (np.ones(20), 1.0, 1.0, 1))
+    seen = []
+    monkeypatch.setattr(metrics_fast, "eval_sums",
+                        lambda d, *a: seen.append(d.dtype) or (np.ones(20), 1.0, 1.0, 1))
     dist = np.zeros((4, 5), np.float32)
-    eval_regdb(dist, [0] * 4, [0] * 5, fast=False)
-    eval_regdb(dist.astype(float) + 1e-12, [0] * 4, [0] * 5)          # float32 cannot hold it
-    assert calls == []
-    eval_regdb(dist, [0] * 4, [0] * 5)
-    assert calls == [1]
+    ids = [0] * 4, [0] * 5
+    eval_regdb(dist, *ids, fast=False)
+    eval_regdb(dist.astype(complex), *ids)
+    eval_regdb(np.full((4, 5), 2 ** 60 + 1), *ids)                   # float64 cannot hold it
+    assert seen == []
+    eval_regdb(dist, *ids)
+    eval_regdb(dist.astype(float) + 0.25, *ids)                        # float32 holds it
+    eval_regdb(dist.astype(np.float16), *ids)
+    eval_regdb(np.full((4, 5), 2 ** 24), *ids)
+    assert seen == [np.float32] * 4
+    eval_regdb(dist.astype(float) + 1e-12, *ids)                       # float32 cannot hold it
+    eval_regdb(np.full((4, 5), 2 ** 24 + 1), *ids)
+    eval_regdb(np.full((4, 5), 1e300), *ids)                           # float32 overflows
+    assert seen == [np.float32] * 4 + [np.float64] * 3
+
+
+def test_the_values_the_fast_path_reads_are_the_inputs_values():
+    from d2rl_lib.metrics_fast import fast_values
+    for d, dtype in ((np.array([[0.1, -0.0, np.nan, np.inf]]), np.float64),
+                     (np.array([[0.5, -0.0, np.nan, -np.inf]]), np.float32),
+                     (np.array([[2 ** 53, -(2 ** 53)]]), np.float64),
+                     (np.array([[True, False]]), np.float32)):
+        v = fast_values(d)
+        assert v.dtype == dtype and np.array_equal(v, d, equal_nan=True)
+        assert np.array_equal(np.signbit(v), np.signbit(d))
+    assert fast_values(np.array([[2 ** 53 + 1]])) is None and fast_values(np.array([[1j]])) is None
 
 
 def _reference(dist, q, g, qc, gc, max_rank, sysu):
@@ -97,43 +132,68 @@ def _reference(dist, q, g, qc, gc, max_rank, sysu):
     return np.mean(cmcs, 0), np.mean(aps), np.mean(inps)
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_matches_the_per_query_loop_including_ties(seed):
-    rng = np.random.default_rng(seed)
-    dist = rng.integers(0, 6, (40, 30)).astype(float)         # many ties on purpose
-    q, g = rng.integers(0, 7, 40), rng.integers(0, 7, 30)
-    qc, gc = rng.choice([3, 6], 40), rng.choice([1, 2, 4, 5], 30)
-    for sysu in (True, False):
-        ref = _reference(dist, q, g, qc, gc, 10, sysu)
-        for fast in (False, True):
-            got = eval_sysu(dist, q, g, qc, gc, 10, fast) if sysu else eval_regdb(dist, q, g, 10, fast)
-            assert np.allclose(got[0], ref[0]) and got[1] == pytest.approx(ref[1]) \
-                and got[2] == pytest.approx(ref[2])
+# float32 keys: values float32 holds (their float64 copies too); float64 keys: tenths,
+# which float32 does not hold; each with many ties and both zeros
+TIED = {"float32": (np.float32, [-0.0, 0.0, -1.5, 0.25, 2.0]),
+        "float64 of float32 values": (np.float64, [-0.0, 0.0, -1.5, 0.25, 2.0]),
+        "float64": (np.float64, [-0.0, 0.0, -0.1, 0.3, 0.7])}
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_both_paths_match_the_loop_with_signed_zeros_negatives_and_uneven_ids(seed):
-    """float32-exact distances may take the integer-key path, others always loop; both
-    must equal the stable-sort loop, ties (and -0.0 == 0.0) included."""
+@pytest.mark.parametrize("kind", TIED)
+def test_fast_path_equals_the_loop_with_ties_signed_zeros_and_uneven_ids(monkeypatch, kind, seed):
+    """Distances drawn from five values, so every row is full of ties (-0.0 == 0.0
+    included): the fast path (float32 or float64 keys, as said) must give the loop's
+    numbers, and the straightforward reference's, for SYSU and RegDB."""
+    dtype, values = TIED[kind]
     rng = np.random.default_rng(100 + seed)
     nq, ng = 60, 45
     q, g = rng.integers(0, 9, nq), np.r_[np.zeros(12, int), rng.integers(0, 9, ng - 12)]
     qc, gc = rng.choice([3, 6], nq), rng.choice([1, 2, 4, 5], ng)
-    exact = rng.choice([-0.0, 0.0, -1.5, 0.25, 2.0], (nq, ng))               # float32 holds these
-    inexact = exact + rng.choice([0.0, 1e-12], (nq, ng))                     # float32 does not
-    assert m_exact(exact) is not None and m_exact(inexact) is None
-    for dist in (exact, exact.astype(np.float32), inexact):
+    dist = rng.choice(values, (nq, ng)).astype(dtype)
+    assert (dist == 0).sum() > 100 and np.signbit(dist[dist == 0]).any()
+    seen = _spy(monkeypatch)
+    for sysu in (True, False):
+        args = (dist, q, g, qc, gc, 10) if sysu else (dist, q, g, 10)
+        run = eval_sysu if sysu else eval_regdb
+        loop, fast = run(*args, fast=False), run(*args, fast=True)
+        assert _same(fast, loop) and _same(fast, _reference(dist.astype(float), q, g, qc, gc, 10, sysu))
+    keys = np.float32 if kind != "float64" else np.float64
+    assert seen == [keys, keys]                                        # the loop did not run
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_matches_the_per_query_loop_including_ties(seed):
+    rng = np.random.default_rng(seed)
+    for dist in (rng.integers(0, 6, (40, 30)).astype(float),          # float32 keys
+                 rng.integers(0, 6, (40, 30)) / 10):                   # float64 keys
+        q, g = rng.integers(0, 7, 40), rng.integers(0, 7, 30)
+        qc, gc = rng.choice([3, 6], 40), rng.choice([1, 2, 4, 5], 30)
         for sysu in (True, False):
-            ref = _reference(np.asarray(dist, float), q, g, qc, gc, 10, sysu)
-            got = eval_sysu(dist, q, g, qc, gc, 10, True) if sysu else eval_regdb(dist, q, g, 10, True)
-            assert np.allclose(got[0], ref[0]) and got[1] == pytest.approx(ref[1]) \
-                and got[2] == pytest.approx(ref[2])
+            ref = _reference(dist, q, g, qc, gc, 10, sysu)
+            for fast in (False, True):
+                got = eval_sysu(dist, q, g, qc, gc, 10, fast) if sysu else eval_regdb(dist, q, g, 10, fast)
+                assert _same(got, ref)
 
 
-def m_exact(d):
-    from d2rl_lib.metrics_fast import exact_float32
-
-    return exact_float32(np.asarray(d))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nan_and_infinite_distances_rank_as_the_loop_ranks_them(monkeypatch, dtype):
+    """np.argsort puts NaN after +inf, NaNs in gallery order (negative NaNs too): the fast
+    path agrees, a true match at NaN ranking behind the other NaNs that come before it."""
+    rng = np.random.default_rng(7)
+    nq, ng = 40, 30
+    q, g = rng.integers(0, 5, nq), rng.integers(0, 5, ng)
+    qc, gc = rng.choice([3, 6], nq), rng.choice([1, 2, 4, 5], ng)
+    dist = rng.choice([np.nan, -np.nan, np.inf, -np.inf, 0.1, 0.5, -0.0], (nq, ng)).astype(dtype)
+    assert np.signbit(dist[np.isnan(dist)]).any()
+    seen = _spy(monkeypatch)
+    for sysu in (True, False):
+        args = (dist, q, g, qc, gc, 10) if sysu else (dist, q, g, 10)
+        run = eval_sysu if sysu else eval_regdb
+        assert _same(run(*args, fast=True), run(*args, fast=False))
+    assert seen == [np.dtype(dtype)] * 2
+    one = np.array([[np.nan, 0.5, np.nan, np.nan]], dtype)             # ranked 0.5, then the NaNs in order
+    assert eval_regdb(one, [1], [2, 3, 2, 1], max_rank=4)[0].tolist() == [0, 0, 0, 1]
 
 
 def test_chance_level_is_what_random_features_score():
