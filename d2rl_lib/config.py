@@ -110,7 +110,9 @@ class TIConfig:
     output: str = _opt("image", "what G_v / G_i produce: 'image' (UNIT's generators) or "
                        "'spectral' (G_i: an exposure of one learned colour projection P_v of the "
                        "visible pixels, starting as luminance; G_v: a per-place affine map of the "
-                       "infrared pixels)", choices=("image", "spectral"))
+                       "infrared pixels), or 'reflectance' (G_i: a per-pixel reflectance of the visible "
+                       "colours times an illumination field drawn from z, the near-infrared camera's "
+                       "form; G_v as 'spectral')", choices=("image", "spectral", "reflectance"))
     w_match: float = _opt(0.0, "weight of the identity-level match: per identity in a T_I "
                           "batch, the quantiles of its translated images' person-box intensities "
                           "against its real infrared images' (needs schedule.ti_batch_ids)",
@@ -163,7 +165,7 @@ class OptimConfig:
 
     ti_lr: float = _opt(2e-4, "Adam learning rate of E_v, E_i, G_v, G_i, D_v, D_i", min=0.0)
     ti_spectral_lr: float = _opt(3e-3, "Adam learning rate of P_v, the spectral projection of "
-                                 "ti.output=spectral (four numbers)", min=0.0)
+                                 "ti.output=spectral (four numbers) and of the reflectance of ti.output=reflectance", min=0.0)
     ti_beta1: float = _opt(0.5, "Adam beta1 for T_I", min=0.0, max=1.0)
     ti_beta2: float = _opt(0.999, "Adam beta2 for T_I", min=0.0, max=1.0)
     ti_weight_decay: float = _opt(1e-4, "weight decay for T_I", min=0.0)

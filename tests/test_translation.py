@@ -141,3 +141,26 @@ def test_identity_match_known_values():
     swapped = identity_match_loss(real, k, torch.cat([real[2:], real[:2]]), k)
     assert float(swapped) > 0.0
     assert float(identity_match_loss(real, k, shuffled, torch.tensor([2, 2, 3, 3]))) == 0.0
+
+
+def test_reflectance_generator_starts_as_grey_and_learns_per_pixel_and_per_place():
+    """ti.output=reflectance: G_i(E_v(x)) starts as x's luminance; its reflectance is a function
+    of each pixel's colour alone (the same colour anywhere, the same reflectance), and the
+    illumination field it is multiplied by comes from z and varies over the image."""
+    torch.manual_seed(0)
+    m = T_I(get_config("synthetic-ci", ["ti.output=reflectance"]).ti).eval()
+    x = torch.rand(2, 3, 64, 32) * 2 - 1
+    luma = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    assert torch.allclose(m.v2i(x), (x * luma).sum(1, keepdim=True).clamp(-1, 1), atol=1e-5)
+    assert m.i2v(torch.zeros(2, 1, 64, 32)).shape == (2, 3, 64, 32)
+    with torch.no_grad():
+        m.P_v.net[-1].weight.normal_(0, 0.5)
+        m.G_i.private.body[-1].weight.normal_(0, 0.05)
+    flat = torch.rand(1, 3, 1, 1).expand(1, 3, 64, 32) * 2 - 1      # one colour everywhere
+    r = m.P_v(flat)
+    assert torch.allclose(r, r[:, :, :1, :1].expand_as(r))
+    assert not torch.allclose(r, (flat * luma).sum(1, keepdim=True), atol=1e-3)   # not luminance any more
+    z = m.E_v(x)[0]
+    field = m.G_i.private(m.G_i.shared(z))                   # [2, 2, 32, 16] gain and offset per place
+    assert field.shape[1] == 2 and field[:, 0].std() > 1e-4 # the illumination varies over the image
+    assert not torch.allclose(m.G_i(z, x), m.G_i(z + 1.0, x))

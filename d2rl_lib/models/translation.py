@@ -24,7 +24,12 @@ bottleneck: ``G_i`` scales and shifts one learned colour projection ``P_v`` of t
 pixels (starting as luminance) by an exposure it reads from z, and ``G_v`` maps each
 infrared pixel by a colour map whose coefficients it draws from z; both start as the naive
 translations (grey, and the infrared image in grey), so a translation keeps the person
-from the first step (notebook 03; measured in DECISIONS.md).
+from the first step (notebook 03; measured in DECISIONS.md). ``"reflectance"`` gives G_i the
+form of the near-infrared camera's physics, image = illumination x reflectance: a per-pixel
+reflectance ``P_v`` of the visible colours (:class:`Reflectance`, luminance plus a small
+per-pixel network that starts at zero) times an illumination field with an offset that G_i
+draws from z at the code's resolution (upsampled); it starts as grey, and G_v is the
+spectral one's colour map.
 
 Two GANs judge the generated images: ``D_v`` tells real visible images from
 translated ones, ``D_i`` likewise for infrared (:class:`Discriminator`, a
@@ -110,6 +115,27 @@ class Exposure(nn.Module):
         return self.head(self.body(h))
 
 
+class Reflectance(nn.Module):
+    """P_v of ``ti.output="reflectance"``: visible pixels [B, 3, H, W] -> a per-pixel
+    reflectance [B, 1, H, W] on the images' [-1, 1] scale: their luminance plus a small
+    network of each pixel's colour alone (1x1 convolutions, so it cannot see where the pixel
+    is), whose last layer starts at zero. Colour to near-infrared reflectance is a per-pixel
+    function in the world's physics (a dye's red end, skin), which this form makes cheap."""
+
+    def __init__(self, hidden: int = 16):
+        super().__init__()
+        self.luma = nn.Conv2d(3, IR_CHANNELS, 1)
+        with torch.no_grad():
+            self.luma.weight.copy_(torch.as_tensor(LUMA).view(1, 3, 1, 1))
+            self.luma.bias.zero_()
+        self.net = nn.Sequential(nn.Conv2d(3, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, IR_CHANNELS, 1))
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, x):
+        return self.luma(x) + self.net(x)                            # [B, 1, H, W]
+
+
 class Encoder(nn.Module):
     """E_v or E_i (paper Fig. 3; notebook 02): image [B, C, H, W] -> (mu, logvar) of q(z | image),
     mu [B, 4c, H/s, W/s]: the modality's private layers, then the block E_v and E_i share
@@ -145,8 +171,8 @@ class Generator(nn.Module):
     def __init__(self, shared: nn.Module, private: nn.Module, kind: str = "image",
                  P_v: Optional[nn.Module] = None):
         super().__init__()
-        if kind not in ("image", "exposure", "colour_map"):
-            raise ValueError(f"generator kind {kind!r}: image, exposure or colour_map")
+        if kind not in ("image", "exposure", "colour_map", "illumination"):
+            raise ValueError(f"generator kind {kind!r}: image, exposure, colour_map or illumination")
         self.shared, self.private, self.kind = shared, private, kind
         self.P_v = P_v                                            # the exposure's projection
 
@@ -162,6 +188,8 @@ class Generator(nn.Module):
             return (out[:, :1].exp() * (self.P_v(pixels) + 1) - 1 + out[:, 1:]).clamp(-1, 1)
         b, k, h, w = pixels.shape
         coef = F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False)
+        if self.kind == "illumination":                           # coef: [B, 2, H, W] illumination, offset
+            return (coef[:, :1] * self.P_v(pixels) + coef[:, 1:]).clamp(-1, 1)
         weights = coef[:, : 3 * k].view(b, 3, k, h, w)                         # [B, 3, 3, H, W]
         return ((weights * pixels.unsqueeze(1)).sum(2) + coef[:, 3 * k:]).clamp(-1, 1)
 
@@ -216,18 +244,26 @@ class T_I(nn.Module):
         latent_ch = private_v.out_channels
         shared_enc = ResBlock(latent_ch)                 # last encoder block, shared
         shared_dec = ResBlock(latent_ch)                 # first generator block, shared
-        self.spectral = ti_cfg.output == "spectral"
-        if self.spectral:
+        self.spectral = ti_cfg.output in ("spectral", "reflectance")   # G_i maps the pixels by P_v
+
+        def colour_map() -> Generator:                   # G_v of both: per-place colour maps of y
+            identity = torch.cat([torch.eye(3).flatten(), torch.zeros(3)])    # [3*3 + 3]
+            return Generator(shared_dec, PrivateGenerator(3, latent_ch, d, r, affine_in=3, init=identity),
+                             "colour_map")
+        if ti_cfg.output == "spectral":
             # P_v: one colour projection for every visible pixel, starting as luminance: the
             # cameras' spectral response, which G_i's exposure then scales and shifts.
             P_v = nn.Conv2d(3, IR_CHANNELS, 1)
             with torch.no_grad():
                 P_v.weight.copy_(torch.as_tensor(LUMA).view(1, 3, 1, 1))
                 P_v.bias.zero_()
-            identity = torch.cat([torch.eye(3).flatten(), torch.zeros(3)])    # [3*3 + 3]
-            self.G_v = Generator(shared_dec, PrivateGenerator(3, latent_ch, d, r, affine_in=3, init=identity),
-                                 "colour_map")
+            self.G_v = colour_map()
             self.G_i = Generator(shared_dec, Exposure(latent_ch, r), "exposure", P_v)
+        elif ti_cfg.output == "reflectance":
+            # illumination x reflectance: a gain and an offset per latent pixel, starting at (1, 0)
+            self.G_v = colour_map()
+            lit = PrivateGenerator(IR_CHANNELS, latent_ch, d, r, affine_in=1, init=torch.tensor([1.0, 0.0]))
+            self.G_i = Generator(shared_dec, lit, "illumination", Reflectance())
         else:
             self.G_v = Generator(shared_dec, PrivateGenerator(3, latent_ch, d, r))
             self.G_i = Generator(shared_dec, PrivateGenerator(IR_CHANNELS, latent_ch, d, r))
@@ -240,7 +276,8 @@ class T_I(nn.Module):
 
     @property
     def P_v(self) -> Optional[nn.Module]:
-        """The spectral projection of G_i (``ti.output="spectral"``), else None."""
+        """The per-pixel map of G_i (``ti.output="spectral"``: the colour projection;
+        ``"reflectance"``: :class:`Reflectance`), else None."""
         return self.G_i.P_v
 
     def sample(self, mu: torch.Tensor, logvar: Optional[torch.Tensor]) -> torch.Tensor:
