@@ -40,7 +40,7 @@ endif
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export MPLBACKEND := Agg
 
-.PHONY: install demo test unit nbval bench browser-check clean-venv
+.PHONY: install demo test unit nbval bench browser-check book clean-venv
 
 install: $(STAMP)
 
@@ -74,10 +74,19 @@ bench: install
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 # The notebooks rendered by JupyterLab in headless Chromium, and a widget moved with a live
-# kernel (needs Debian's chromium: apt-get install chromium). Not part of `make test`.
-browser-check: install
+# kernel, then every page of the book (built first, `make book`) (needs Debian's chromium:
+# apt-get install chromium). Not part of `make test`.
+browser-check: book
 	$(PY) -m pip install --quiet -e ".[dev,browser]"
 	$(PY) benchmarks/browser_check.py
+
+# The course as a static HTML book (docs/book/): README as the landing page, the seven notebooks
+# as saved (never executed), docs/*.md, DECISIONS.md and the API reference from the docstrings,
+# in _build/book/html (open index.html). Installs the book extra (Sphinx, myst-nb, ...) first;
+# make browser-check then opens every page of it in headless Chromium.
+book: install
+	$(PY) -m pip install --quiet -e ".[dev,book]"
+	$(PY) docs/book/build.py
 
 clean-venv:
 	rm -rf $(VENV)
