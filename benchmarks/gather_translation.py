@@ -10,7 +10,8 @@ histogram-matched grey (the bar: correlation + 0.05 and a lower L1); others are 
 (another world, other settings; DECISIONS.md). ``--usefulness`` adds the usefulness rows
 (``benchmarks/translator_usefulness.py``: a fixed raw-image scorer's IR->V mAP with the visible
 gallery replaced by each translator's rendering, whole-frame fidelity, latent sharing), each with
-its command.
+its command. ``--add --usefulness FILE`` merges only the usefulness rows of ``--scorer`` into the
+existing file (keeping its runs and every other row), e.g. after new translators were scored.
 Every number is read from the run's own ``translation.json`` and ``ti_metrics.json``
 (written by ``d2rl train --stage ti`` on the synthetic world); the command that reproduces
 a run is rebuilt from its ``config.json``.
@@ -44,12 +45,18 @@ def usefulness(path: str, scorer: str) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--run", action="append", required=True, help="NAME=RUN_DIR (repeat); first = default")
+    ap.add_argument("--run", action="append", default=[], help="NAME=RUN_DIR (repeat); first = default")
+    ap.add_argument("--add", action="store_true", help="merge the --usefulness rows of --scorer into the "
+                    "existing --out file, keeping everything else")
     ap.add_argument("--usefulness", default="", help="rows of benchmarks/translator_usefulness.py's JSON to "
                     "include (section 'usefulness'), those of one --scorer")
     ap.add_argument("--scorer", default="runs/baseline-s1", help="the scorer whose usefulness rows to take")
     ap.add_argument("--out", default=str(ROOT / "results" / "translation.json"))
     args = ap.parse_args()
+    if args.add:
+        return add_usefulness(args)
+    if not args.run:
+        ap.error("give --run NAME=RUN_DIR (or --add --usefulness FILE)")
     runs, images = {}, None
     for item in args.run:
         name, _, folder = item.rpartition("=")
@@ -88,6 +95,25 @@ def main() -> int:
     print(f"naive: grey L1 {g['grey_l1']:.3f} corr {g['grey_corr']:.3f}; "
           f"grey matched L1 {g['grey_matched_l1']:.3f} corr {g['grey_matched_corr']:.3f}")
     print(f"over {len(seeds)} seeds of {default}: " + json.dumps(over_seeds))
+    return 0
+
+
+def add_usefulness(args) -> int:
+    """Merge the usefulness rows of ``args.scorer`` from ``args.usefulness`` into ``args.out``."""
+    if not args.usefulness:
+        raise SystemExit("--add needs --usefulness FILE")
+    path = Path(args.out)
+    out = json.loads(path.read_text())
+    new = usefulness(args.usefulness, args.scorer)["usefulness"]
+    if out.get("usefulness", {}).get("scorer", args.scorer) != args.scorer:
+        raise SystemExit(f"{path}'s usefulness rows were scored by {out['usefulness']['scorer']}, not {args.scorer}")
+    section = out.setdefault("usefulness", {k: v for k, v in new.items() if k != "rows"})
+    section.setdefault("rows", {}).update(new["rows"])
+    out.setdefault("added_by", []).append("python benchmarks/gather_translation.py " + " ".join(sys.argv[1:]))
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    for name in new["rows"]:
+        r = section["rows"][name]
+        print(f"{name:40s} mAP {r['mAP']:5.1f}" + (f"  person corr {r['person_corr']:.3f}" if "person_corr" in r else ""))
     return 0
 
 
