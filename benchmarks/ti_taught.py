@@ -51,7 +51,7 @@ from d2rl_lib.data.loading import load_data
 from d2rl_lib.data.records import VISIBLE, luminance, to_signed, to_uint8
 from d2rl_lib.data.samplers import CrossModalityPKSampler
 from d2rl_lib.losses.reid import batch_hard_triplet
-from d2rl_lib.runtime import save_checkpoint, scaled_step, seed_everything
+from d2rl_lib.runtime import save_checkpoint, scaled_update, seed_everything
 from d2rl_lib.training.ti import TITrainer
 from d2rl_lib.trained import load_run
 
@@ -117,8 +117,7 @@ def taught_g_step(trainer: TITrainer, x, y, kx, ky, extra) -> dict:
     total, parts, x_vi, y_iv = trainer.g_losses(x, y, kx, ky)
     added = extra(x_vi, y_iv)
     total = total + added
-    trainer.opt_g.zero_grad(set_to_none=True)
-    scaled_step(trainer.scaler_g, total, trainer.opt_g, trainer.t_i.generator_parameters())
+    scaled_update(trainer.scaler_g, total, trainer.update_g)
     return {**{k: float(v.detach()) for k, v in parts.items()}, "extra": float(added.detach()),
             "g": float(total.detach())}
 

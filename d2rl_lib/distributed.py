@@ -206,9 +206,11 @@ def fingerprint(module: nn.Module) -> str:
 def share_t_i(ti) -> None:
     """Before the joint steps: every process's T_I (a :class:`~d2rl_lib.training.ti.TITrainer`)
     takes rank 0's weights and optimiser state, and averages its gradients in every later
-    update (``ti.grad_sync``)."""
+    update: the ``sync`` of its discriminators' and generators' updates (``ti.update_d``,
+    ``ti.update_g``; the joint step runs the latter), set here and nowhere else."""
     broadcast_state(ti.t_i, ti.opt_g, ti.opt_d)
-    ti.grad_sync = average_gradients
+    for update in (ti.update_d, ti.update_g):
+        update.sync = average_gradients
 
 
 def replica_fingerprints(t_f: nn.Module, t_i: Optional[nn.Module] = None) -> Optional[List[Dict[str, str]]]:

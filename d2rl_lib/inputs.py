@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 import torch
-from torchvision.transforms.v2 import functional as TF
+from torchvision.transforms.v2 import functional as tvf
 
 from .data.records import VISIBLE, to_signed
 from .errors import UserError
@@ -31,7 +31,7 @@ def prepare_raw(grey_visible: bool = False, fourth_only: bool = False) -> Prepar
         if grey_visible:
             vis = modality == VISIBLE
             if vis.any():
-                x[vis] = TF.rgb_to_grayscale(x[vis], num_output_channels=3)
+                x[vis] = tvf.rgb_to_grayscale(x[vis], num_output_channels=3)
         return x
     return raw
 

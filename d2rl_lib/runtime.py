@@ -89,25 +89,57 @@ def grad_scaler(device: torch.device, dtype: Optional[torch.dtype]) -> "torch.am
 GradSync = Optional[Callable[[Iterable[torch.nn.Parameter]], None]]
 
 
-def scaled_step(scaler: "torch.amp.GradScaler", loss: torch.Tensor, optimizer: torch.optim.Optimizer,
-                params: Iterable[torch.nn.Parameter], max_norm: float = 0.0,
-                sync: GradSync = None) -> None:
-    """One optimiser update from ``loss`` through ``scaler`` (gradients zeroed by the caller):
-    backward of the scaled loss; ``sync(params)`` (several processes: average the
-    gradients, while still scaled, so that an overflow on one process skips the step on
-    all); unscale and clip the norm of ``params`` to ``max_norm`` (0: no clipping); step
-    (skipped by the scaler after an fp16 overflow); update the scale. D2RL's joint step,
-    which updates two networks from one backward pass, writes the same sequence out
-    (:class:`d2rl_lib.training.joint.JointStep`)."""
-    params = list(params)
+@dataclass
+class Update:
+    """What one network's update needs, handed out by its trainer: the ``optimizer``, the
+    ``params`` it updates (kept as a tuple), the norm to clip their gradient to
+    (``max_norm``; 0: no clipping), the gradient ``sync`` (several processes: a function
+    averaging the gradients of ``params`` across them; None: one process) and the learning
+    rate ``schedule`` stepped after each update (None: a constant rate).
+    :func:`scaled_update` runs one or several of them from one loss."""
+
+    optimizer: torch.optim.Optimizer
+    params: Iterable[torch.nn.Parameter]
+    max_norm: float = 0.0
+    sync: GradSync = None
+    schedule: Optional[Any] = None      # a torch.optim.lr_scheduler, stepped once per update
+
+    def __post_init__(self):
+        self.params = tuple(self.params)                              # a generator is read once
+
+
+def scaled_update(scaler: "torch.amp.GradScaler", loss: torch.Tensor, *updates: Update) -> None:
+    """One step of every update in ``updates`` from one ``loss`` through ``scaler``, in this order:
+
+    1. the gradients of every update's optimiser are zeroed (the loss is already computed:
+       its forward pass needs none of them);
+    2. one backward pass of the scaled loss;
+    3. every ``sync`` (several processes: the gradients are averaged while still scaled, so
+       that an fp16 overflow on one process skips the step on all);
+    4. every update with ``max_norm`` > 0: unscale its optimiser's gradients, clip the norm
+       of its ``params``;
+    5. every optimiser steps, in the order given (the scaler skips them after an fp16
+       overflow);
+    6. the scale is updated once; then every ``schedule`` steps.
+
+    T_F's step and T_I's discriminator and generator steps pass one update each; D2RL's joint
+    step passes T_F's and the generators' (:class:`d2rl_lib.training.joint.JointStep`)."""
+    for u in updates:
+        u.optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
-    if sync is not None:
-        sync(params)
-    if max_norm > 0:
-        scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_(params, max_norm)
-    scaler.step(optimizer)
+    for u in updates:
+        if u.sync is not None:
+            u.sync(list(u.params))
+    for u in updates:
+        if u.max_norm > 0:
+            scaler.unscale_(u.optimizer)
+            torch.nn.utils.clip_grad_norm_(u.params, u.max_norm)
+    for u in updates:
+        scaler.step(u.optimizer)
     scaler.update()
+    for u in updates:
+        if u.schedule is not None:
+            u.schedule.step()
 
 
 # A tqdm-like factory: ``progress(iterable, desc=..., total=..., ...)`` returns an iterable

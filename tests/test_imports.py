@@ -1,8 +1,9 @@
 """The library's shape: imports flow one way (data -> models/losses -> trainers ->
 evaluation -> analysis -> course/CLI), without cycles, and sit at the top of each module
 except where a dependency is optional or the CLI loads a command lazily; the method's core
-never imports the analysis or the course; no code outside methods.py tests a method's name;
-the trainers' functions are short enough to read at a glance."""
+never imports the analysis or the course; no code outside methods.py tests a method's name
+(equal to it, or how it begins or ends); the trainers' functions are short enough to read at
+a glance."""
 import ast
 import graphlib
 from pathlib import Path
@@ -88,21 +89,43 @@ def test_the_core_never_imports_the_analysis_or_the_course():
     assert not any(leaks.values()), {m: t for m, t in leaks.items() if t}
 
 
+def _constants(node: ast.AST) -> list:
+    """The constants of ``node``, or of the tuple, list or set it writes out."""
+    items = node.elts if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else [node]
+    return [c.value for c in items if isinstance(c, ast.Constant)]
+
+
+def _names_piece(call: ast.Call, names) -> bool:
+    """``s.startswith("d2rl")`` / ``s.endswith("-oracle")``: a string of three characters or
+    more (not ``"|"`` or ``"s"``) that begins (ends) a method's name."""
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr in ("startswith", "endswith")
+            and call.args):
+        return False
+    pieces = [c for c in _constants(call.args[0]) if isinstance(c, str) and len(c) >= 3]
+    return any(getattr(n, call.func.attr)(c) for n in names for c in pieces)
+
+
 def _method_name_tests(tree: ast.AST, names) -> list:
-    """``x == "d2rl"``-like comparisons (==, !=, in, not in) against a method's name."""
+    """``x == "d2rl"``-like comparisons (==, !=, in, not in) against a method's name, and
+    ``x.startswith("d2rl")``-like tests of how one begins or ends."""
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Compare):
-            for side in [node.left, *node.comparators]:
-                consts = side.elts if isinstance(side, (ast.Tuple, ast.List, ast.Set)) else [side]
-                if any(isinstance(c, ast.Constant) and c.value in names for c in consts):
-                    found.append(ast.unparse(node))
+            if any(c in names for side in [node.left, *node.comparators] for c in _constants(side)
+                   if isinstance(c, str)):
+                found.append(ast.unparse(node))
+        elif isinstance(node, ast.Call) and _names_piece(node, names):
+            found.append(ast.unparse(node))
     return found
 
 
 def test_no_code_outside_methods_py_tests_a_method_name():
     from d2rl_lib.methods import METHOD_NAMES
-    assert _method_name_tests(ast.parse('if cfg.method == "d2rl": pass'), METHOD_NAMES)  # it sees one
+    for seen in ('if cfg.method == "d2rl": pass', 'kind = name.startswith("d2rl")',
+                 'm in ("unify-ir", "x")', 'name.endswith(("-oracle", "-x"))'):
+        assert _method_name_tests(ast.parse(seen), METHOD_NAMES), seen     # it sees each
+    for unseen in ('name.startswith(("D_v.", "D_i."))', 'line.startswith("|")', 's.endswith("e")'):
+        assert not _method_name_tests(ast.parse(unseen), METHOD_NAMES), unseen
     found = {str(path.relative_to(PACKAGE)): _method_name_tests(ast.parse(path.read_text()), METHOD_NAMES)
              for path in PACKAGE.rglob("*.py") if path.name != "methods.py"}
     assert not any(found.values()), {p: f for p, f in found.items() if f}

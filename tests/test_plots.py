@@ -100,6 +100,16 @@ def test_methods_chart_shows_the_seeds_their_spread_and_chance():
         methods_chart({})
 
 
+def test_methods_chart_colours_d2rls_multi_spectral_methods_red():
+    """Red: the methods whose T_F sees the 4-channel images (d2rl-oracle too); blue: the rest,
+    unify-ir-oracle and a label that names no method included."""
+    names = ["baseline", "unify-ir-oracle", "d2rl-frozen", "d2rl-oracle", "my label"]
+    ax = methods_chart({n: [10.0 + i] for i, n in enumerate(names)})
+    colour = {round(b.get_height()): "red" if b.get_facecolor()[0] > b.get_facecolor()[2] else "blue"
+              for c in ax.containers for b in c if b.get_height() > 0}   # seaborn desaturates them
+    assert [colour[10 + i] for i in range(len(names))] == ["blue", "blue", "red", "red", "blue"]
+
+
 def test_gap_bars_reads_the_gap_json():
     gap = {"runs": {"baseline": {"spaces": {"image": {"ratio": 1.3, "probe": 0.99},
                                             "unified": {"ratio": 1.3, "probe": 0.99},

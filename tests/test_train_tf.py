@@ -166,6 +166,69 @@ def test_gradients_reach_the_generators_only_in_joint_training():
     assert any(not torch.equal(a, b) for a, b in zip(before, ti.t_i.G_i.parameters()))
 
 
+def _generator_grads(w_reid=None):
+    """The generators' gradients after one joint step with ``tf.w_reid_to_ti=w_reid``, or
+    (None) after one backward of T_I's objective alone, from the same trainers, batch and
+    random draws (the gradients stay after the step: the next update zeroes them)."""
+    import torch
+
+    from d2rl_lib.training.joint import JointStep
+
+    extra = [] if w_reid is None else [f"tf.w_reid_to_ti={w_reid}"]
+    ti, tf = _trainers(get_config("synthetic-ci", TI_TINY + extra))
+    raw, mod, labels = _joint_batch()
+    torch.manual_seed(1)
+    if w_reid is not None:
+        JointStep(ti, tf)(raw, mod, labels)
+    else:                                            # the joint step's T_I half, by hand
+        vis = mod == 0
+        x, y = raw[vis], raw[~vis][:, :1]
+        ti.d_step(x, y)
+        ti.t_i.train()
+        ti.opt_g.zero_grad(set_to_none=True)
+        ti.g_losses(x, y, labels[vis], labels[~vis])[0].backward()
+    return [p.grad.clone() for p in ti.t_i.generator_parameters() if p.grad is not None]
+
+
+def test_w_reid_to_ti_weighs_the_re_id_loss_in_the_generators_gradient():
+    """tf.w_reid_to_ti = 0: the joint step leaves the generators' gradient to T_I's objective
+    alone; > 0: the re-ID loss adds to it, in proportion to w."""
+    import torch
+
+    alone, g0, g1, g2 = (_generator_grads(w) for w in (None, 0.0, 1.0, 2.0))
+    assert len(alone) == len(g0) == len(g1) == len(g2) > 0
+    assert all(torch.equal(a, b) for a, b in zip(alone, g0))
+    assert any(not torch.allclose(a, b) for a, b in zip(g0, g1))
+    assert all(torch.allclose(c - a, 2 * (b - a), rtol=1e-3, atol=1e-7) for a, b, c in zip(g0, g1, g2))
+
+
+def _norm(params) -> float:
+    import torch
+
+    return float(torch.cat([p.grad.reshape(-1).double() for p in params if p.grad is not None]).norm())
+
+
+def test_grad_clip_clips_t_f_gradient_norm_and_not_the_generators():
+    """optim.grad_clip: T_F's gradient norm after its own step and after a joint step is the
+    limit (it is far above it unclipped); the generators' in the joint step is not clipped."""
+    import torch
+
+    from d2rl_lib.training.joint import JointStep
+
+    raw, mod, labels = _joint_batch()
+    four = torch.cat([raw, raw[:, :1]], 1)                            # [B, 4, H, W]
+    norms = {}
+    for clip in (0.0, 0.01):
+        ti, tf = _trainers(get_config("synthetic-ci", TI_TINY + [f"optim.grad_clip={clip}"]))
+        tf.step(four, labels)
+        step = _norm(tf.model.parameters())
+        JointStep(ti, tf)(raw, mod, labels)
+        norms[clip] = step, _norm(tf.model.parameters()), _norm(ti.t_i.generator_parameters())
+    assert min(norms[0.0]) > 0.1                                      # unclipped: far above 0.01
+    assert norms[0.01][:2] == pytest.approx((0.01, 0.01), rel=1e-4)
+    assert norms[0.01][2] > 0.1
+
+
 def test_ti_init_starts_from_the_t_i_stage_and_checks_its_settings(tmp_path):
     import torch
 

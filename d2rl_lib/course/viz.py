@@ -20,6 +20,7 @@ from sklearn.manifold import TSNE
 
 from ..data.records import INFRARED, VISIBLE, to_uint8
 from ..errors import UserError
+from ..methods import METHODS
 from ..analysis.probes import TRANSLATION_COLUMNS, latent_walk, pick, translation_rows, unification_transform
 
 
@@ -215,19 +216,28 @@ def cmc_plot(curves, ax=None, max_rank: int = 20, title: Optional[str] = None, c
     return ax
 
 
+def _kind(name: str) -> str:
+    """"D2RL" for a method whose T_F sees D2RL's 4-channel multi-spectral images (d2rl and its
+    frozen, yyyy and oracle variants), "other" for the rest and for a label that names no
+    method (read from its :class:`~d2rl_lib.methods.Method`, never from its name)."""
+    m = METHODS.get(name)
+    return "D2RL" if m is not None and m.in_channels == 4 else "other"
+
+
 def methods_chart(per_seed: Dict[str, Sequence[float]], chance: Optional[float] = None,
                   chance_sd: float = 0.0, ax=None, ylabel: str = "IR→V mAP (%)",
                   title: Optional[str] = None):
     """One bar per method (seaborn): the mean over its seeds, the standard deviation as an
-    error bar and every seed as a dot (a method with one seed has no bar of spread);
-    ``chance``: the score of random features, a dashed line with its spread shaded
-    (notebook 06). ``per_seed``: ``{method: [value of each seed]}``. Returns the Axes."""
+    error bar and every seed as a dot (a method with one seed has no bar of spread); D2RL's
+    methods in red (:func:`_kind`), the others in blue; ``chance``: the score of random
+    features, a dashed line with its spread shaded (notebook 06). ``per_seed``:
+    ``{method: [value of each seed]}``. Returns the Axes."""
     if not per_seed:
         raise UserError("methods_chart needs {method: [value per seed]}")
     if ax is None:
         _, ax = plt.subplots(figsize=(1.1 * len(per_seed) + 1.5, 3.2))
     rows = pd.DataFrame([{"method": name, "value": float(v),
-                          "kind": "D2RL" if name.startswith("d2rl") else "other"}
+                          "kind": _kind(name)}
                          for name, values in per_seed.items() for v in values])
     palette = {"D2RL": "tab:red", "other": "tab:blue"}
     sns.barplot(rows, x="method", y="value", hue="kind", palette=palette, errorbar="sd", capsize=0.2,

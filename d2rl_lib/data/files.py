@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
-from torchvision.transforms.v2 import functional as TF
+from torchvision.transforms.v2 import functional as tvf
 
 from ..errors import UserError
 from ..runtime import seed_worker, torch_generator
@@ -37,9 +37,9 @@ def read_image(path: str, height: int, width: int) -> torch.Tensor:
         raise UserError(f"image not found: {path}") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise UserError(f"cannot read image {path} ({e}); the file is corrupt or not an image") from None
-    t = TF.pil_to_tensor(img)                                       # [3, h, w] uint8
+    t = tvf.pil_to_tensor(img)                                      # [3, h, w] uint8
     if t.shape[1:] != (height, width):
-        t = TF.resize(t, [height, width], antialias=True)
+        t = tvf.resize(t, [height, width], antialias=True)
     return t
 
 

@@ -9,9 +9,13 @@ One :class:`JointStep` call is one iteration of the joint phase, in this order:
 3. one backward pass of  L_T_I + w * L_reid  into the generators (through the translated
    channels) and into T_F, through this step's gradient scaler; under torchrun T_I's
    gradients are averaged across processes (T_F's are, by DDP, during the backward pass);
-   T_F's gradient norm is clipped (``optim.grad_clip``);
+   T_F's gradient norm is clipped (``optim.grad_clip``), the generators' is not;
 4. T_F's and the generators' optimisers step, the scale is updated, T_F's learning rate
    schedule moves on.
+
+Steps 3 and 4 are one :func:`d2rl_lib.runtime.scaled_update` of the two trainers' updates,
+T_F's first (``TFTrainer.update``, ``TITrainer.update_g``): each brings its own optimiser,
+parameters, clipping, gradient sync and schedule.
 """
 from __future__ import annotations
 
@@ -22,20 +26,19 @@ import torch
 from ..data.records import VISIBLE
 from ..methods import METHODS, Method
 from ..models.unify import blank_own_channels, unify
-from ..runtime import grad_scaler
+from ..runtime import grad_scaler, scaled_update
 from .tf import TFTrainer
 from .ti import TITrainer
 
 
 class JointStep:
     """Owns a D2RL joint update: the two trainers it moves, the gradient scaler of their shared
-    backward pass, T_F's clipping and the weight w of the re-ID loss in the generators'
-    update (``tf.w_reid_to_ti``). See the module docstring for the order of its parts."""
+    backward pass and the weight w of the re-ID loss in the generators' update
+    (``tf.w_reid_to_ti``). See the module docstring for the order of its parts."""
 
     def __init__(self, ti: TITrainer, tf: TFTrainer, method: Method = METHODS["d2rl"]):
         self.ti, self.tf, self.method = ti, tf, method
         self.w_reid = tf.cfg.tf.w_reid_to_ti
-        self.max_norm = tf.cfg.optim.grad_clip
         self.scaler = grad_scaler(tf.device, tf.amp)                  # active for fp16 only
 
     def __call__(self, raw: torch.Tensor, modality: torch.Tensor,
@@ -60,21 +63,8 @@ class JointStep:
         out = tf.losses(u, labels)
         loss = l_ti + self.w_reid * out["reid"]
 
-        # 3. one backward pass into both networks; sync T_I's gradients, clip T_F's
-        tf.optim.zero_grad(set_to_none=True)
-        ti.opt_g.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        if ti.grad_sync is not None:                                  # several processes
-            ti.grad_sync(list(ti.t_i.generator_parameters()))
-        if self.max_norm > 0:
-            self.scaler.unscale_(tf.optim)
-            torch.nn.utils.clip_grad_norm_(tf.model.parameters(), self.max_norm)
-
-        # 4. both optimisers step (skipped after an fp16 overflow); scale and schedule move on
-        self.scaler.step(tf.optim)
-        self.scaler.step(ti.opt_g)
-        self.scaler.update()
-        tf.sched.step()
+        # 3.-4. one backward pass into both networks, T_F's update then the generators'
+        scaled_update(self.scaler, loss, tf.update, ti.update_g)
         return out
 
     def state_dict(self) -> dict:

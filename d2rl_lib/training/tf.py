@@ -13,15 +13,18 @@ from .. import distributed
 from ..config import Config
 from ..losses.reid import batch_hard_triplet, identity_loss
 from ..models.embedding import T_F
-from ..runtime import amp_dtype, autocast, grad_scaler, scaled_step
+from ..runtime import Update, amp_dtype, autocast, grad_scaler, scaled_update
 
 
 class TFTrainer:
     """T_F with its optimiser, warm-up + cosine learning-rate schedule and gradient scaler,
     :meth:`losses` (identity cross-entropy + batch-hard triplet) and :meth:`step`, one update
-    on given images. D2RL's joint update of T_F and T_I is
-    :class:`~d2rl_lib.training.joint.JointStep`, which uses :meth:`losses`, the optimiser
-    and the schedule.
+    on given images. ``update`` (:class:`~d2rl_lib.runtime.Update`) is T_F's part of any
+    update: its optimiser, its parameters with their gradient clipped to ``optim.grad_clip``,
+    its schedule (no gradient sync: under torchrun DDP averages T_F's gradients during the
+    backward pass). :meth:`step` runs it alone; D2RL's joint update of T_F and T_I
+    (:class:`~d2rl_lib.training.joint.JointStep`) runs it beside T_I's generators' on
+    :meth:`losses`.
 
     ``model`` is T_F itself (what checkpoints store and scoring uses); ``train_model`` is
     what the training steps call: ``model`` in one process, ``model`` wrapped in
@@ -52,6 +55,8 @@ class TFTrainer:
         self.amp = amp_dtype(cfg.runtime.amp, device)
         self.scaler = grad_scaler(device, self.amp)
         self.train_model = distributed.wrap(self.model)                # DDP under torchrun
+        self.update = Update(self.optim, self.model.parameters(), max_norm=o.grad_clip,
+                             schedule=self.sched)
 
     def losses(self, x: torch.Tensor, labels: torch.Tensor) -> Dict[str, torch.Tensor]:
         """x [B, C, H, W] in [-1, 1] (gradients may flow back into x), labels [B]."""
@@ -70,10 +75,7 @@ class TFTrainer:
         """One update of T_F on images x [B, C, H, W] in [-1, 1] with identities labels [B]."""
         self.train_model.train()
         out = self.losses(x, labels)
-        self.optim.zero_grad(set_to_none=True)
-        scaled_step(self.scaler, out["reid"], self.optim, self.model.parameters(),
-                    self.cfg.optim.grad_clip)
-        self.sched.step()
+        scaled_update(self.scaler, out["reid"], self.update)
         return out
 
     def state_dict(self) -> dict:

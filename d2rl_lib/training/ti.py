@@ -8,14 +8,16 @@ joint D2RL step builds on (:class:`d2rl_lib.training.joint.JointStep`).
 - ``g_losses(x, y)``: the T_I objective's terms and the translations (no update).
 - ``g_step(x, y)``: one update of E_v, E_i, G_v, G_i with that objective.
 - ``state_dict()`` / ``load_state_dict()``: models, optimisers, scalers, for checkpoints.
-- ``grad_sync``: None, or a function called on the updated parameters between the
-  backward pass and the optimiser step; the joint D2RL steps under torchrun set it to
-  :func:`d2rl_lib.distributed.average_gradients` (:func:`d2rl_lib.distributed.share_t_i`).
+- ``update_d``, ``update_g``: the discriminators' and the generators' parts of an update
+  (:class:`~d2rl_lib.runtime.Update`: optimiser and parameters, no clipping, no schedule);
+  the joint D2RL step runs ``update_g`` beside T_F's. Their ``sync`` is None, or under
+  torchrun :func:`d2rl_lib.distributed.average_gradients`, set for both by
+  :func:`d2rl_lib.distributed.share_t_i` before the joint steps.
 
 The T_I stage itself (``run_ti``, ``d2rl train --stage ti``) runs in one process; under
 torchrun the T_I warm-up inside a method runs identically on every process
 (:func:`d2rl_lib.training.run.run_method`, docs/training.md). Under fp16 autocast (CUDA)
-both updates go through gradient scalers (:func:`d2rl_lib.runtime.scaled_step`).
+both updates go through gradient scalers (:func:`d2rl_lib.runtime.scaled_update`).
 
 x: visible [B, 3, H, W], y: infrared [B, 1, H, W], floats in [-1, 1].
 """
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Optional
+from typing import Callable, Dict, Optional
 
 import numpy as np
 import torch
@@ -42,8 +44,9 @@ from ..losses.translation import (d_accuracy, gan_d_loss, gan_g_loss, identity_m
                                  kl_loss, recon_loss)
 from ..models.translation import T_I
 from .teacher import teachers_of
-from ..runtime import (Checkpointed, LossGuard, Progress, RunDir, amp_dtype, autocast, choose_device,
-                      grad_scaler, load_checkpoint, scaled_step, seed_everything, set_threads)
+from ..runtime import (Checkpointed, LossGuard, Progress, RunDir, Update, amp_dtype, autocast,
+                      choose_device, grad_scaler, load_checkpoint, scaled_update, seed_everything,
+                      set_threads)
 
 
 class TITrainer:
@@ -62,7 +65,8 @@ class TITrainer:
                                       weight_decay=o.ti_weight_decay)
         self.amp = amp_dtype(cfg.runtime.amp, device)
         self.scaler_g, self.scaler_d = grad_scaler(device, self.amp), grad_scaler(device, self.amp)
-        self.grad_sync: Optional[Callable[[Iterable[torch.nn.Parameter]], None]] = None
+        self.update_d = Update(self.opt_d, self.t_i.discriminator_parameters())
+        self.update_g = Update(self.opt_g, self.t_i.generator_parameters())
         self.teachers = teachers_of(cfg, device)                      # frozen, by modality (ti.teacher_*)
 
     def d_step(self, x: torch.Tensor, y: torch.Tensor) -> Dict[str, float]:
@@ -76,9 +80,7 @@ class TITrainer:
             rv, fv = t.D_v(x), t.D_v(y_iv.detach())
             ri, fi, rv, fv = ([o.float() for o in outs] for outs in (ri, fi, rv, fv))
             loss = self.cfg.ti.w_gan * (gan_d_loss(ri, fi, kind) + gan_d_loss(rv, fv, kind))
-        self.opt_d.zero_grad(set_to_none=True)
-        scaled_step(self.scaler_d, loss, self.opt_d, self.t_i.discriminator_parameters(),
-                    sync=self.grad_sync)                              # grad_sync: several processes
+        scaled_update(self.scaler_d, loss, self.update_d)
         acc = (d_accuracy(ri, fi, kind) + d_accuracy(rv, fv, kind)) / 2
         return {"d": float(loss.detach()), "d_acc": acc}
 
@@ -131,9 +133,7 @@ class TITrainer:
         """One update of the encoders and generators with the T_I objective (:meth:`g_losses`)."""
         self.t_i.train()
         total, parts, _, _ = self.g_losses(x, y, kx, ky)
-        self.opt_g.zero_grad(set_to_none=True)
-        scaled_step(self.scaler_g, total, self.opt_g, self.t_i.generator_parameters(),
-                    sync=self.grad_sync)                              # grad_sync: several processes
+        scaled_update(self.scaler_g, total, self.update_g)
         return {**{k: float(v.detach()) for k, v in parts.items()}, "g": float(total.detach())}
 
     def state_dict(self) -> dict:
