@@ -278,3 +278,23 @@ def test_the_course_finds_the_project_folders():
     assert (nbh.PROJECT_ROOT / "README.md").is_file() and (nbh.PROJECT_ROOT / "notebooks").is_dir()
     assert nbh.FIGURES.parent == nbh.RESULTS.parent == nbh.PROJECT_ROOT
     assert paper.DECISIONS.is_file()
+
+
+def test_verdict_counts_a_difference_only_beyond_twice_its_standard_error():
+    from d2rl_lib.course.notebook import verdict
+    base = [31.0, 32.0, 30.0, 33.0, 31.0]
+    assert verdict([40.0] * 5, base, run_sd=1.5)["words"] == "ahead of"
+    assert verdict([20.0] * 3, base, run_sd=1.5)["words"] == "behind"
+    level = verdict([33.0, 32.5, 33.5], base, run_sd=1.5)        # +1.6 against 2 se = 2.2
+    assert level["words"].startswith("level") and abs(level["difference"] - 1.6) < 1e-9
+    assert abs(level["se"] - 1.5 * (1 / 3 + 1 / 5) ** 0.5) < 1e-12
+    assert verdict([33.0, 32.5, 33.5], base, run_sd=0.5)["words"] == "ahead of"   # less noise: a verdict
+
+
+def test_recorded_rows_carry_each_seed_in_order(tmp_path):
+    import json
+    from d2rl_lib.course.notebook import recorded_rows
+    data = {"over_seeds": {"m": {"seeds": ["0", "2"], "mAP_mean": 2.0}},
+            "per_seed": {"m": {"2": {"mAP": 3.0}, "0": {"mAP": 1.0}}}}
+    (tmp_path / "a.json").write_text(json.dumps(data))
+    assert recorded_rows(tmp_path / "a.json")["m"]["mAP_per_seed"] == [1.0, 3.0]

@@ -133,3 +133,18 @@ def test_unify_ir_oracle_sees_the_fourth_channel_as_three():
     out = prepare_raw_for(m)(images, torch.tensor([VISIBLE, INFRARED]))
     assert out.shape == (2, 3, 8, 4)
     assert torch.equal(out[:, 0], out[:, 2]) and torch.equal(out[:, 1], images[:, 3].float() / 127.5 - 1)
+
+
+def test_the_committed_taught_t_i_loads_and_starts_a_method(tmp_path):
+    """models/ti-taught-classroom.pt: a T_I stage checkpoint (read with weights_only=True), taught
+    by an infrared teacher, that translates and that a method run accepts as schedule.ti_init."""
+    from d2rl_lib.course.notebook import TAUGHT_TI, taught_ti
+    from d2rl_lib.training.run import load_ti_init
+    run = taught_ti()
+    x = torch.rand(2, 3, 64, 32) * 2 - 1
+    assert run.t_i.v2i(x).shape == (2, 1, 64, 32) and not run.t_i.training
+    cfg = get_config("synthetic-ci", ["ti.output=image", f"schedule.ti_init={TAUGHT_TI}"])
+    load_ti_init(TITrainer(cfg, torch.device("cpu")), cfg)                  # its teachers are not asked for
+    with pytest.raises(UserError, match="ti.output"):
+        load_ti_init(TITrainer(get_config("synthetic-ci", [f"schedule.ti_init={TAUGHT_TI}"]), torch.device("cpu")),
+                     get_config("synthetic-ci", [f"schedule.ti_init={TAUGHT_TI}"]))

@@ -22,6 +22,7 @@ progress line prints nothing and :func:`explore` shows only its static figure.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -35,16 +36,19 @@ import numpy as np
 import torch
 
 from ..config import Config, ConfigError, differences, get_config
+from ..errors import UserError
 from ..evaluate import chance_level, extract_features, sysu_trials
 from ..methods import METHOD_NAMES, method as method_named
 from ..runtime import RunDir, seed_everything
 from ..training.run import run_method
-from ..training.ti import load_ti_stage, run_ti
+from ..training.ti import load_ti_stage, read_ti_stage, run_ti
 from ..trained import load_run
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIGURES = PROJECT_ROOT / "figures"
 RESULTS = PROJECT_ROOT / "results"
+# T_I taught by the infrared teacher, committed so that no class trains it (models/README.md)
+TAUGHT_TI = PROJECT_ROOT / "models" / "ti-taught-classroom.pt"
 RUNS = PROJECT_ROOT / "runs" / "notebooks"
 STORY_PRESET = "synthetic-classroom"   # the profile whose figures go into figures/
 _figure_dir: Optional[Path] = None
@@ -245,6 +249,36 @@ def trained(cfg: Config, method: str, quiet: bool = False):
     return run
 
 
+def taught_ti() -> TIRun:
+    """The committed T_I taught by the infrared teacher (:data:`TAUGHT_TI`, ``models/README.md``
+    says which command trained it): loaded, never trained in class (notebooks 03, 05)."""
+    if not TAUGHT_TI.is_file():
+        raise UserError(f"{_rel(TAUGHT_TI)} is missing: it is committed with the project; restore it with "
+                        f"`git checkout -- {_rel(TAUGHT_TI)}` or train it as models/README.md says")
+    state = read_ti_stage(TAUGHT_TI)
+    return TIRun(t_i=load_ti_stage(TAUGHT_TI)[0], root=TAUGHT_TI.parent, checkpoint=TAUGHT_TI,
+                 metrics=state.get("history", {}), fidelity={}, cached=True)
+
+
+def trained_taught(cfg: Config, method: str, quiet: bool = False):
+    """``method`` (a method with T_I) trained and scored with ``cfg`` from the committed taught
+    T_I (:func:`taught_ti`; its ``ti.*`` settings, its teachers aside), into
+    ``<profile folder>/taught-<method>``; from the cache when it is there. Returns what
+    :func:`trained` returns."""
+    if not method_named(method).uses_ti:
+        raise UserError(f"method {method!r} has no T_I; the taught T_I serves the methods with one")
+    saved = Config.from_dict(read_ti_stage(TAUGHT_TI)["config"])
+    c = method_config(cfg, method, TAUGHT_TI)
+    c.ti = dataclasses.replace(saved.ti, teacher_ir="", w_teacher=0.0, teacher_visible="", w_teacher_visible=0.0)
+    c.validate()
+    root = run_root(cfg) / f"taught-{method}"
+    cached = _train_or_load(root, c, ("metrics.json", "checkpoints/last.pt"), run_method,
+                            f"{method} from the taught T_I", f"{method} (taught T_I)", quiet)
+    run = load_run(root, "cpu")
+    run.cached = cached
+    return run
+
+
 def _rel(p: Path) -> str:
     try:
         return str(p.relative_to(PROJECT_ROOT))
@@ -302,6 +336,37 @@ def compare(a: float, b: float, tolerance: float = 1.0) -> str:
     if a < b - tolerance:
         return "below"
     return "level with"
+
+
+def recorded_rows(path: Path = RESULTS / "ablation.json") -> Dict[str, dict]:
+    """The recorded ablation's rows over seeds (``over_seeds`` of ``results/ablation.json``:
+    per method ``seeds``, ``mAP_mean``, ``mAP_sd``, ...), each with its per-seed IR→V mAP
+    (``mAP_per_seed``, in seed order). Every verdict the notebooks print comes from these."""
+    data = json.loads(Path(path).read_text())
+    rows = {}
+    for name, row in data.get("over_seeds", {}).items():
+        per = data["per_seed"][name]
+        rows[name] = dict(row, mAP_per_seed=[per[s]["mAP"] for s in row["seeds"]])
+    return rows
+
+
+def verdict(a: Sequence[float], b: Sequence[float], run_sd: float) -> dict:
+    """Method A against method B from their runs' scores over seeds (run the same way): the
+    mean difference, its noise and a verdict in words. ``run_sd`` is the spread of one run
+    (``results/noise.json``: over seeds, thread counts and machines, whichever is larger);
+    the difference of two means then has the standard error
+    ``run_sd * sqrt(1/len(a) + 1/len(b))``, and a difference within two of those is "no
+    difference the noise can show", whatever its sign."""
+    diff = float(np.mean(a) - np.mean(b))
+    se = float(run_sd * np.sqrt(1 / len(a) + 1 / len(b)))
+    if diff > 2 * se:
+        words = "ahead of"
+    elif diff < -2 * se:
+        words = "behind"
+    else:
+        words = "level with (no difference the noise can show)"
+    return {"difference": diff, "se": se, "words": words,
+            "text": f"{diff:+.1f} mAP (noise: ±{2 * se:.1f} for {len(a)} and {len(b)} seeds)"}
 
 
 def change_words(c: dict, digits: int = 2) -> str:
