@@ -48,6 +48,10 @@ def main() -> int:
     ap.add_argument("--run", action="append", default=[], help="NAME=RUN_DIR (repeat); first = default")
     ap.add_argument("--add", action="store_true", help="merge the --usefulness rows of --scorer into the "
                     "existing --out file, keeping everything else")
+    ap.add_argument("--fidelity", action="append", default=[], metavar="NAME=TRANSLATION_JSON",
+                    help="with --add: a T_I stage's translation.json (V->IR and IR->V fidelity on the hidden "
+                    "pairs) kept under 'taught' as NAME, with the command given by --fidelity-command")
+    ap.add_argument("--fidelity-command", default="", help="how the --fidelity runs were trained")
     ap.add_argument("--usefulness", default="", help="rows of benchmarks/translator_usefulness.py's JSON to "
                     "include (section 'usefulness'), those of one --scorer")
     ap.add_argument("--scorer", default="runs/baseline-s1", help="the scorer whose usefulness rows to take")
@@ -99,11 +103,17 @@ def main() -> int:
 
 
 def add_usefulness(args) -> int:
-    """Merge the usefulness rows of ``args.scorer`` from ``args.usefulness`` into ``args.out``."""
+    """Merge the usefulness rows of ``args.scorer`` from ``args.usefulness`` (and the fidelity of
+    the ``--fidelity`` runs, under ``taught``) into ``args.out``."""
     if not args.usefulness:
         raise SystemExit("--add needs --usefulness FILE")
     path = Path(args.out)
     out = json.loads(path.read_text())
+    for item in args.fidelity:
+        name, _, file = item.partition("=")
+        fid = json.loads(Path(file).read_text())
+        out.setdefault("taught", {})[name] = {**{k: v for k, v in fid.items() if k != "images"},
+                                              "source": file, "command": args.fidelity_command}
     new = usefulness(args.usefulness, args.scorer)["usefulness"]
     if out.get("usefulness", {}).get("scorer", args.scorer) != args.scorer:
         raise SystemExit(f"{path}'s usefulness rows were scored by {out['usefulness']['scorer']}, not {args.scorer}")

@@ -45,7 +45,7 @@ def main() -> int:
         if metrics["method"] != args.method or metrics["preset"] != ablation["preset"]:
             sys.exit(f"{folder}: method {metrics['method']} / preset {metrics['preset']}, not "
                      f"{args.method} / {ablation['preset']}")
-        threads = metrics["config"]["runtime"]["threads"]
+        threads = json.loads((Path(folder) / "config.json").read_text())["runtime"]["threads"]
         other.setdefault(cond, {})[str(metrics["seed"])] = {"mAP": metrics["mAP"], "threads": threads,
                                                             "run": folder}
     for item in args.reported:

@@ -11,7 +11,7 @@ one feeds T_F) on the training identities in four named phases and writes ``metr
 3. :func:`train_tf`: T_F for ``schedule.tf_steps + schedule.joint_steps`` steps on the
    method's images, T_I frozen, except in the last ``joint_steps`` of a joint method (D2RL),
    which are :class:`~d2rl_lib.training.joint.JointStep` updates of both networks;
-4. :func:`score`: the test protocol (:func:`d2rl_lib.evaluate.run_summary`).
+4. :func:`score_run`: the test protocol (:func:`d2rl_lib.evaluate.run_summary`).
 
 Under ``torchrun`` (several processes, :mod:`d2rl_lib.distributed`; docs/training.md) the
 T_F phase of every method and the joint steps are data-parallel: T_F in
@@ -98,7 +98,7 @@ def run_method(cfg: Config, run_dir: RunDir, resume: bool = False, progress: Pro
     run = build(cfg, run_dir, resume)
     warm_up_ti(run, progress)
     train_tf(run, progress)
-    return score(run)
+    return score_run(run)
 
 
 def build(cfg: Config, run_dir: RunDir, resume: bool = False) -> MethodRun:
@@ -203,7 +203,7 @@ def tf_step(run: MethodRun, step: int, raw: torch.Tensor, mod: torch.Tensor,
     return run.tf.step(x, labels)
 
 
-def score(run: MethodRun) -> dict:
+def score_run(run: MethodRun) -> dict:
     """Phase 4: rank 0 scores the trained model on the test protocol and writes
     ``metrics.json`` (its training time is the last checkpoint's, so that re-scoring the
     checkpoint gives the same file); every process returns rank 0's metrics."""
