@@ -296,12 +296,12 @@ def file_pipeline(height: int = 288, width: int = 144, workers: int = 0, batches
 def eval_speed(queries: int = 3803, gallery: int = 301, trials: int = 10, ids: int = 96,
                dim: int = 2048, dtype=np.float32) -> dict:
     """The SYSU protocol at full size: ``eval_sysu``'s vectorised path (``fast=True``,
-    d2rl_lib/metrics_fast.py) against its readable per-query loop (``fast=False``), on random
+    d2rl_lib/evaluation/metrics_fast.py) against its readable per-query loop (``fast=False``), on random
     features (cosine-like distances of ``dtype``, float32 or float64, computed in that
     dtype), same inputs for both. ``keys``: the dtype of the keys the vectorised path built
     (float32 or float64, metrics_fast.fast_values; None would mean it looped)."""
-    from d2rl_lib.metrics import eval_sysu
-    from d2rl_lib.metrics_fast import fast_values
+    from d2rl_lib.evaluation.metrics import eval_sysu
+    from d2rl_lib.evaluation.metrics_fast import fast_values
 
     rng = np.random.default_rng(0)
     q_pids = rng.integers(0, ids, queries)

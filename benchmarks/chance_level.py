@@ -16,7 +16,7 @@ import torch
 
 from d2rl_lib.config import get_config
 from d2rl_lib.data.synthetic import load_synthetic
-from d2rl_lib.evaluate import chance_level
+from d2rl_lib.evaluation.retrieval import chance_level
 
 ROOT = Path(__file__).resolve().parents[1]
 

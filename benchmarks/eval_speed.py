@@ -2,7 +2,7 @@
 trials) and at the classroom profile's size (256 queries x 128 gallery images x 10 trials),
 ``eval_sysu``'s vectorised path against its readable per-query loop, for float32 distances
 (what the library's features give; float32 keys) and float64 distances (what ordinary NumPy
-code gives; float64 keys, d2rl_lib/metrics_fast.py says how they differ).
+code gives; float64 keys, d2rl_lib/evaluation/metrics_fast.py says how they differ).
 A thin wrapper of ``benchmarks/bench.py``'s ``eval_speed`` (whose float32, full-size case
 ``python benchmarks/bench.py --only eval`` also runs).
 

@@ -31,7 +31,7 @@ from torch import nn
 from d2rl_lib.config import get_config
 from d2rl_lib.data.records import LUMA, VISIBLE, to_signed
 from d2rl_lib.data.synthetic.nearinfrared import DYE_NIR
-from d2rl_lib.fidelity import per_image_l1_corr
+from d2rl_lib.evaluation.fidelity import per_image_l1_corr
 from d2rl_lib.losses.translation import gan_d_loss, gan_g_loss, identity_match_loss
 from d2rl_lib.models.translation import Discriminator
 from d2rl_lib.data.loading import load_data

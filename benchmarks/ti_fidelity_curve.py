@@ -1,7 +1,7 @@
 """Diagnostic: the unpaired T_I's translation fidelity as training goes on.
 
 Trains T_I with the trainer, unpaired batches and seed of ``d2rl train --stage ti`` and
-measures ``d2rl_lib.fidelity.translation_fidelity`` on the hidden test pairs every
+measures ``d2rl_lib.evaluation.fidelity.translation_fidelity`` on the hidden test pairs every
 ``--every`` steps, so one can see whether a longer schedule would reach the V->IR
 correlation the T_I issue asks for (0.5), or whether it has levelled off.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from d2rl_lib.config import ConfigError, get_config
-from d2rl_lib.fidelity import translation_fidelity
+from d2rl_lib.evaluation.fidelity import translation_fidelity
 from d2rl_lib.runtime import seed_everything
 from d2rl_lib.data.loading import load_data
 from d2rl_lib.training.ti import TITrainer, UnpairedBatches, train_ti_steps

@@ -2,7 +2,7 @@
 
 Trains E_v -> G_i of a fresh T_I *supervised* on the synthetic world's hidden pairs
 (L1 against the true infrared twin; never a training mode of the project, only an upper
-bound) and reports the V->IR fidelity that ``d2rl_lib.fidelity`` measures for the
+bound) and reports the V->IR fidelity that ``d2rl_lib.evaluation.fidelity`` measures for the
 unpaired T_I. If this supervised bound is high while the unpaired T_I stays near grey
 conversion, the networks are not the limit: the unpaired objective does not pick the
 right mapping at this budget (see docs/status.md).
@@ -32,7 +32,7 @@ import torch
 
 from d2rl_lib.config import get_config
 from d2rl_lib.data.records import VISIBLE, to_signed
-from d2rl_lib.fidelity import translation_fidelity
+from d2rl_lib.evaluation.fidelity import translation_fidelity
 from d2rl_lib.models.translation import T_I
 from d2rl_lib.runtime import save_checkpoint, seed_everything
 from d2rl_lib.data.loading import load_data

@@ -53,7 +53,7 @@ from d2rl_lib.data.samplers import CrossModalityPKSampler
 from d2rl_lib.losses.reid import batch_hard_triplet
 from d2rl_lib.runtime import save_checkpoint, scaled_update, seed_everything
 from d2rl_lib.training.ti import TITrainer
-from d2rl_lib.trained import load_run
+from d2rl_lib.evaluation.trained import load_run
 
 from results_file import EXPERIMENTS, merge_run  # benchmarks/results_file.py, beside this script
 

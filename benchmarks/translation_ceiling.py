@@ -1,6 +1,6 @@
 """Diagnostic: how high could a V->IR translator's correlation go in this world?
 
-``v2i_corr`` (``d2rl_lib.fidelity``) compares a translation with the true infrared twin on
+``v2i_corr`` (``d2rl_lib.evaluation.fidelity``) compares a translation with the true infrared twin on
 the person's pixels. Part of that twin no translator can know from the visible image: the
 sensor noise, each garment's hidden heat offset, and (nearly) its material, which sets the
 emissivity and the heat passed from the body but barely shows in colour. This script

@@ -31,7 +31,7 @@ import torch
 from d2rl_lib.analysis.probes import latent_sharing
 from d2rl_lib.analysis.usefulness import gallery_usefulness, reference_renderings, test_sets, translated
 from d2rl_lib.runtime import load_checkpoint
-from d2rl_lib.trained import load_run
+from d2rl_lib.evaluation.trained import load_run
 from d2rl_lib.training.ti import load_ti_stage
 
 from results_file import EXPERIMENTS  # benchmarks/results_file.py, beside this script

@@ -1,5 +1,5 @@
 """The modality-gap measures (d2rl_lib.analysis.gap) on hand-made features whose answer is known,
-and loading a run back (d2rl_lib.trained) with its errors."""
+and loading a run back (d2rl_lib.evaluation.trained) with its errors."""
 import numpy as np
 import pytest
 import torch
@@ -148,7 +148,7 @@ def test_measure_spaces_on_an_untrained_network():
 
 # -- loading a run back --------------------------------------------------------------
 def test_load_run_refuses_what_is_not_a_run(tmp_path):
-    from d2rl_lib.trained import load_run
+    from d2rl_lib.evaluation.trained import load_run
 
     with pytest.raises(UserError, match="does not exist"):
         load_run(tmp_path / "nope")
@@ -173,7 +173,7 @@ def test_load_run_refuses_what_is_not_a_run(tmp_path):
 def test_load_run_refuses_weights_that_do_not_fit(tmp_path):
     from d2rl_lib.config import get_config
     from d2rl_lib.models.embedding import T_F
-    from d2rl_lib.trained import load_run
+    from d2rl_lib.evaluation.trained import load_run
 
     cfg = get_config("synthetic-ci", ["method=baseline"])
     state = {"trainer": {"model": T_F(5, 3, "resnet18", 2).state_dict()}, "config": cfg.to_dict(),

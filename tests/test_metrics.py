@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from d2rl_lib.metrics import eval_regdb, eval_same_camera_excluded, eval_sysu
+from d2rl_lib.evaluation.metrics import eval_regdb, eval_same_camera_excluded, eval_sysu
 
 
 def test_regdb_hand_computed():
@@ -50,7 +50,7 @@ def test_same_camera_excluded():
 
 def _spy(monkeypatch):
     """The dtypes eval_sums (the fast path) is called with, the real eval_sums still running."""
-    from d2rl_lib import metrics_fast
+    from d2rl_lib.evaluation import metrics_fast
     seen, real = [], metrics_fast.eval_sums
     monkeypatch.setattr(metrics_fast, "eval_sums", lambda d, *a: seen.append(d.dtype) or real(d, *a))
     return seen
@@ -62,7 +62,7 @@ def _same(a, b):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_fast_path_in_small_chunks_gives_the_loops_answer(monkeypatch, dtype):
-    from d2rl_lib import metrics_fast
+    from d2rl_lib.evaluation import metrics_fast
     rng = np.random.default_rng(0)
     dist = rng.random((50, 40)).astype(dtype)
     q, g = rng.integers(0, 8, 50), rng.integers(0, 8, 40)
@@ -76,7 +76,7 @@ def test_the_fast_path_in_small_chunks_gives_the_loops_answer(monkeypatch, dtype
 def test_the_fast_path_serves_float32_and_float64_and_the_loop_the_rest(monkeypatch):
     """float32-exact distances get float32 keys, other float64 (and int) distances float64
     keys; fast=False, complex distances and integers float64 cannot hold loop."""
-    from d2rl_lib import metrics_fast
+    from d2rl_lib.evaluation import metrics_fast
     seen = []
     monkeypatch.setattr(metrics_fast, "eval_sums",
                         lambda d, *a: seen.append(d.dtype) or (np.ones(20), 1.0, 1.0, 1))
@@ -98,7 +98,7 @@ def test_the_fast_path_serves_float32_and_float64_and_the_loop_the_rest(monkeypa
 
 
 def test_the_values_the_fast_path_reads_are_the_inputs_values():
-    from d2rl_lib.metrics_fast import fast_values
+    from d2rl_lib.evaluation.metrics_fast import fast_values
     for d, dtype in ((np.array([[0.1, -0.0, np.nan, np.inf]]), np.float64),
                      (np.array([[0.5, -0.0, np.nan, -np.inf]]), np.float32),
                      (np.array([[2 ** 53, -(2 ** 53)]]), np.float64),
@@ -203,7 +203,7 @@ def test_chance_level_is_what_random_features_score():
 
     from d2rl_lib.config import get_config
     from d2rl_lib.data.synthetic import load_synthetic
-    from d2rl_lib.evaluate import chance_level, evaluate_sysu_like
+    from d2rl_lib.evaluation.retrieval import chance_level, evaluate_sysu_like
 
     test = load_synthetic(get_config("synthetic-ci").data).test
     a, b = chance_level(test, trials=2, draws=4), chance_level(test, trials=2, draws=4)

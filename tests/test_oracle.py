@@ -11,7 +11,7 @@ from d2rl_lib.data.records import VISIBLE
 from d2rl_lib.data.synthetic import load_synthetic
 from d2rl_lib.methods import METHODS
 from d2rl_lib.runtime import RunDir
-from d2rl_lib.trained import evaluate_run, load_run
+from d2rl_lib.evaluation.trained import evaluate_run, load_run
 from d2rl_lib.training.run import run_method
 
 SMALL = ["data.train_ids=6", "data.test_ids=4", "data.images_per_camera=2", "data.trials=2"]

@@ -8,7 +8,7 @@ from d2rl_lib.errors import UserError
 from d2rl_lib.models.translation import T_I
 from d2rl_lib.runtime import RunDir
 from d2rl_lib.training.run import run_method
-from d2rl_lib.trained import load_run
+from d2rl_lib.evaluation.trained import load_run
 
 TINY = ["data.train_ids=6", "data.test_ids=4", "data.images_per_camera=2", "data.trials=2",
         "schedule.batch_ids=3", "schedule.batch_images=2", "schedule.tf_steps=2",

@@ -24,7 +24,7 @@ def test_library_imports_without_matplotlib_loaded():
     import subprocess
     import sys
 
-    code = ("import sys, d2rl_lib.analysis.probes, d2rl_lib.analysis.gap, d2rl_lib.trained; "
+    code = ("import sys, d2rl_lib.analysis.probes, d2rl_lib.analysis.gap, d2rl_lib.evaluation.trained; "
             "print('matplotlib' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr

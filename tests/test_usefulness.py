@@ -12,8 +12,8 @@ from d2rl_lib.config import get_config
 from d2rl_lib.data.records import VISIBLE
 from d2rl_lib.data.synthetic import load_synthetic
 from d2rl_lib.errors import UserError
-from d2rl_lib.evaluate import evaluate_sysu_like, extract_features
-from d2rl_lib.fidelity import translation_fidelity
+from d2rl_lib.evaluation.retrieval import evaluate_sysu_like, extract_features
+from d2rl_lib.evaluation.fidelity import translation_fidelity
 from d2rl_lib.inputs import prepare_raw
 from d2rl_lib.models.embedding import T_F
 

@@ -1,6 +1,6 @@
 """What the synthetic world allows a translator to reach (notebooks 03 and 06).
 
-:mod:`d2rl_lib.fidelity` measures a translation against the hidden pairs. The two
+:mod:`d2rl_lib.evaluation.fidelity` measures a translation against the hidden pairs. The two
 measures here ask what the world itself allows, with no translator in the loop:
 
 - :func:`translation_ceiling`: how high ``v2i_corr`` could go, the infrared twin
@@ -24,7 +24,7 @@ import torch
 
 from ..data.records import SYSU_VISIBLE_CAMS, VISIBLE
 from ..data.synthetic import SyntheticWorld, WorldSpec
-from ..fidelity import per_image_l1_corr
+from ..evaluation.fidelity import per_image_l1_corr
 from . import usefulness
 
 PERFECT_TRANSLATIONS = {
@@ -45,11 +45,11 @@ PERFECT_TRANSLATIONS = {
 def perfect_translation_scores(run, translators: Optional[Dict[str, torch.nn.Module]] = None,
                                keys=("rank1", "rank10", "mAP", "mINP")) -> Dict[str, dict]:
     """Is D2RL's premise true in the synthetic world? How a trained raw-image model
-    (``run``: a :class:`~d2rl_lib.trained.TrainedRun` of ``baseline`` or ``grayscale``)
+    (``run``: a :class:`~d2rl_lib.evaluation.trained.TrainedRun` of ``baseline`` or ``grayscale``)
     scores the IR->V protocol when one side is replaced by its true twin in the other
     modality (:data:`PERFECT_TRANSLATIONS`); the same weights score every variant.
     Also the fidelity of the knowable twin, measured as
-    :func:`~d2rl_lib.fidelity.translation_fidelity` measures a translator. ``translators``
+    :func:`~d2rl_lib.evaluation.fidelity.translation_fidelity` measures a translator. ``translators``
     (name -> T_I) adds a row ``gallery_translated_by_<name>`` per translator: the gallery
     as that T_I translates it, with its ``v2i_corr``, to place real translators between
     ``as_is`` and the twins. Notebook 06; ``benchmarks/oracle_translation.py``."""

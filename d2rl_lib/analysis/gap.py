@@ -51,7 +51,7 @@ from sklearn.preprocessing import StandardScaler
 from ..data.files import batches_of, pixels as images_of
 from ..data.records import INFRARED, VISIBLE, to_signed
 from ..errors import UserError
-from ..evaluate import extract_features
+from ..evaluation.retrieval import extract_features
 
 SPACES = ("image", "unified", "feature")
 
@@ -275,7 +275,7 @@ def measure_spaces(t_f: torch.nn.Module, prepare: Callable, images: torch.Tensor
 
 
 def measure_run(run, test, seed: int = 0, pixels: Tuple[int, int] = (32, 16)) -> dict:
-    """:func:`measure_spaces` for a :class:`~d2rl_lib.trained.TrainedRun` on an ImageSet
+    """:func:`measure_spaces` for a :class:`~d2rl_lib.evaluation.trained.TrainedRun` on an ImageSet
     (``test``: the held-out identities; image files are read lazily), with the run's
     flip setting."""
     out = measure_spaces(run.t_f, run.prepare, images_of(test), test.pids, test.modality,

@@ -6,7 +6,7 @@ proxy. The measure here is the user's: a fixed raw-image re-ID run (a ``baseline
 network that taught the translator) scores the IR->V protocol with every visible gallery
 image replaced by its one-channel rendering, shown as an infrared image (three equal
 channels). Beside it, each rendering's fidelity to the true twin on the person
-(``person_l1`` / ``person_corr``, as :func:`d2rl_lib.fidelity.translation_fidelity`'s
+(``person_l1`` / ``person_corr``, as :func:`d2rl_lib.evaluation.fidelity.translation_fidelity`'s
 ``v2i_*``) and over the whole frame (``frame_l1`` / ``frame_corr``).
 
 :func:`reference_renderings` gives the rows every translator is placed among: ``grey``
@@ -26,8 +26,8 @@ import torch
 from ..data.records import INFRARED, VISIBLE, ImageSet, luminance, to_signed, to_uint8
 from ..data.synthetic import load_synthetic
 from ..errors import UserError
-from ..evaluate import evaluate_sysu_like, extract_features
-from ..fidelity import per_image_l1_corr
+from ..evaluation.retrieval import evaluate_sysu_like, extract_features
+from ..evaluation.fidelity import per_image_l1_corr
 
 KEYS = ("rank1", "rank10", "mAP", "mINP")
 
@@ -70,7 +70,7 @@ def rendering_fidelity(rendering: torch.Tensor, test: ImageSet) -> Dict[str, flo
 def gallery_usefulness(run, renderings: Dict[str, torch.Tensor],
                        test: Optional[ImageSet] = None) -> Dict[str, dict]:
     """``{"raw": scores, name: scores + fidelity, ...}``: ``run`` (a trained raw-image run,
-    :class:`~d2rl_lib.trained.TrainedRun`) scores the IR->V protocol on the gallery as it is
+    :class:`~d2rl_lib.evaluation.trained.TrainedRun`) scores the IR->V protocol on the gallery as it is
     and with the visible images replaced by each rendering (uint8 [Nv, 1, H, W]). ``test``:
     the run's test set, when the caller has it (:func:`test_sets`)."""
     test = test_sets(run)[0] if test is None else test

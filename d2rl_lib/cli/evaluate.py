@@ -3,7 +3,7 @@
     d2rl evaluate --checkpoint runs/demo-synthetic-classroom/d2rl [--out metrics-again.json]
 
 Loads ``<run>/checkpoints/last.pt`` (or the file given) with ``weights_only=True``
-(``d2rl_lib.trained.load_run``), scores it exactly as ``d2rl train`` did at the end
+(``d2rl_lib.evaluation.trained.load_run``), scores it exactly as ``d2rl train`` did at the end
 of training, and prints the numbers; ``--out`` writes them as JSON with the keys of
 the run's ``metrics.json``. When the run folder has a ``metrics.json``, says whether
 the numbers agree with it.
@@ -51,7 +51,7 @@ def score_line(result: dict) -> str:
 
 def run(args) -> int:
     from ..atomic import atomic_write_text
-    from ..trained import evaluate_run, load_run
+    from ..evaluation.trained import evaluate_run, load_run
 
     run_ = load_run(args.checkpoint, args.device)
     apply_runtime_args(args, run_.cfg)

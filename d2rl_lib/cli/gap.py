@@ -43,7 +43,7 @@ def run(args) -> int:
     from ..analysis.gap import SPACES, measure_run
     from ..atomic import atomic_write_text
     from ..runtime import seed_everything
-    from ..trained import load_run
+    from ..evaluation.trained import load_run
     from ..data.loading import load_data
 
     pixels = parse_pixels(args.pixels)

@@ -37,12 +37,12 @@ import torch
 
 from ..config import Config, ConfigError, differences, get_config
 from ..errors import UserError
-from ..evaluate import chance_level, extract_features, sysu_trials
+from ..evaluation.retrieval import chance_level, extract_features, sysu_trials
 from ..methods import METHOD_NAMES, method as method_named
 from ..runtime import RunDir, seed_everything
 from ..training.run import run_method
 from ..training.ti import load_ti_stage, read_ti_stage, run_ti
-from ..trained import load_run
+from ..evaluation.trained import load_run
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIGURES = PROJECT_ROOT / "figures"
@@ -234,8 +234,8 @@ def trained(cfg: Config, method: str, quiet: bool = False):
     """``method`` (baseline, grayscale, unify-ir, unify-visible, d2rl, d2rl-frozen)
     trained and scored with ``cfg``, from the cache or trained now. A method with T_I starts
     from the notebooks' T_I (:func:`trained_ti`, notebook 02's), which is trained first if
-    it is not cached yet. Returns the :class:`~d2rl_lib.trained.TrainedRun` of
-    :func:`~d2rl_lib.trained.load_run` (``t_f``, ``t_i``, ``prepare``, ``metrics``, ...) with
+    it is not cached yet. Returns the :class:`~d2rl_lib.evaluation.trained.TrainedRun` of
+    :func:`~d2rl_lib.evaluation.trained.load_run` (``t_f``, ``t_i``, ``prepare``, ``metrics``, ...) with
     one more attribute, ``cached`` (loaded from the cache, or trained now)."""
     ti_checkpoint = None
     if method_named(method).uses_ti and cfg.schedule.ti_steps > 0:
@@ -306,7 +306,7 @@ def cmc_curve(feats: torch.Tensor, test, cfg: Config, max_rank: int = 20) -> np.
 
 def chance(cfg: Config, test, draws: int = 20) -> dict:
     """IR→V scores of random features under ``cfg``'s SYSU-style protocol on the ImageSet
-    ``test`` (:func:`~d2rl_lib.evaluate.chance_level`): the level of a model that learned
+    ``test`` (:func:`~d2rl_lib.evaluation.retrieval.chance_level`): the level of a model that learned
     nothing. ``chance["mAP"]["mean"]``, ``chance["cmc"]`` (percent, ranks 1..20), ..."""
     d = cfg.data
     return chance_level(test, d.search_mode, d.shots, d.trials, d.gallery_sampler, draws=draws)

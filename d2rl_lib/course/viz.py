@@ -188,7 +188,7 @@ def tsne_panels(vectors: Dict[str, torch.Tensor], pids, modality, seed: int = 0,
 def cmc_plot(curves, ax=None, max_rank: int = 20, title: Optional[str] = None, chance=None):
     """Cumulative matching characteristic curves, ``{name: cmc}`` with cmc[k] the
     rate of a correct match within the top k+1 (fractions 0..1 or percentages);
-    ``chance``: the curve of random features (:func:`d2rl_lib.evaluate.chance_level`), drawn
+    ``chance``: the curve of random features (:func:`d2rl_lib.evaluation.retrieval.chance_level`), drawn
     dashed in grey. Returns the Axes."""
     if not curves:
         raise UserError("cmc_plot needs at least one curve: {name: cmc array}")

@@ -11,7 +11,7 @@ one feeds T_F) on the training identities in four named phases and writes ``metr
 3. :func:`train_tf`: T_F for ``schedule.tf_steps + schedule.joint_steps`` steps on the
    method's images, T_I frozen, except in the last ``joint_steps`` of a joint method (D2RL),
    which are :class:`~d2rl_lib.training.joint.JointStep` updates of both networks;
-4. :func:`score_run`: the test protocol (:func:`d2rl_lib.evaluate.run_summary`).
+4. :func:`score_run`: the test protocol (:func:`d2rl_lib.evaluation.retrieval.run_summary`).
 
 Under ``torchrun`` (several processes, :mod:`d2rl_lib.distributed`; docs/training.md) the
 T_F phase of every method and the joint steps are data-parallel: T_F in
@@ -39,7 +39,7 @@ from ..data.loading import load_data
 from ..data.records import INFRARED, VISIBLE, ImageSet
 from ..data.samplers import CrossModalityPKSampler, RankShare
 from ..errors import UserError
-from ..evaluate import run_summary
+from ..evaluation.retrieval import run_summary
 from ..inputs import prepare_for, prepare_raw_for
 from ..methods import Method, method
 from ..models.unify import blank_own_channels, unify

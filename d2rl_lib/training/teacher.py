@@ -29,7 +29,7 @@ from ..errors import UserError
 from ..losses.reid import batch_hard_triplet, identity_loss
 from ..models.embedding import T_F
 from ..runtime import load_checkpoint
-from ..trained import find_checkpoint
+from ..evaluation.trained import find_checkpoint
 
 
 class Teacher:

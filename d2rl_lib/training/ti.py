@@ -39,7 +39,7 @@ from ..data.loading import load_data
 from ..data.samplers import CrossModalityPKSampler
 from ..data.records import INFRARED, VISIBLE, ImageSet, to_signed, to_uint8
 from ..errors import UserError
-from ..fidelity import translation_fidelity
+from ..evaluation.fidelity import translation_fidelity
 from ..losses.translation import (d_accuracy, gan_d_loss, gan_g_loss, identity_match_loss,
                                  kl_loss, recon_loss)
 from ..models.translation import T_I

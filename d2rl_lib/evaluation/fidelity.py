@@ -30,7 +30,7 @@ from typing import Dict
 import numpy as np
 import torch
 
-from .data.records import INFRARED, VISIBLE, ImageSet, luminance, to_signed
+from ..data.records import INFRARED, VISIBLE, ImageSet, luminance, to_signed
 
 
 def per_image_l1_corr(pred: torch.Tensor, true: torch.Tensor, mask: torch.Tensor):

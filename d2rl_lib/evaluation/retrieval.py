@@ -17,13 +17,13 @@ from typing import Callable, Dict, Iterator, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .config import Config
-from .data.files import batches_of, pixels
-from .data.protocol import gallery_indices, query_indices
-from .data.records import INFRARED, MODALITY_NAMES, VISIBLE, ImageSet
-from .data.sysu import load_perm
+from ..config import Config
+from ..data.files import batches_of, pixels
+from ..data.protocol import gallery_indices, query_indices
+from ..data.records import INFRARED, MODALITY_NAMES, VISIBLE, ImageSet
+from ..data.sysu import load_perm
 from .fidelity import translation_fidelity
-from .methods import METHODS
+from ..methods import METHODS
 from .metrics import eval_regdb, eval_same_camera_excluded, eval_sysu
 
 

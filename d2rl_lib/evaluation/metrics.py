@@ -17,7 +17,7 @@ ties keep gallery order), drop the removed items, and read the true matches' pos
 - AP = mean over the true matches of (k / rank of the k-th true match);
 - INP (Ye et al.) = number of true matches / rank of the last true match.
 
-The library computes the same numbers with a vectorised path, :mod:`d2rl_lib.metrics_fast`,
+The library computes the same numbers with a vectorised path, :mod:`d2rl_lib.evaluation.metrics_fast`,
 for every real input: float32 distances (and anything float32 holds exactly) and float64
 ones (and integers float64 holds), ties, signed zeros and NaN as this loop ranks them (NaN
 after every number, NaNs in gallery order: ``np.argsort``'s documented order). Its speed

@@ -25,15 +25,15 @@ from typing import Callable, Optional
 
 import torch
 
-from .config import Config, ConfigError
-from .errors import UserError
-from .models.embedding import T_F
-from .models.translation import T_I
-from .data.loading import load_data
-from .evaluate import run_summary
-from .inputs import prepare_for
-from .methods import METHODS
-from .runtime import choose_device, load_checkpoint, seed_everything
+from ..config import Config, ConfigError
+from ..errors import UserError
+from ..models.embedding import T_F
+from ..models.translation import T_I
+from ..data.loading import load_data
+from .retrieval import run_summary
+from ..inputs import prepare_for
+from ..methods import METHODS
+from ..runtime import choose_device, load_checkpoint, seed_everything
 
 REQUIRED_KEYS = ("trainer", "config", "num_classes", "in_channels")
 

@@ -1,8 +1,8 @@
-"""The fast path of :mod:`d2rl_lib.metrics`: the same numbers, vectorised, for large
+"""The fast path of :mod:`d2rl_lib.evaluation.metrics`: the same numbers, vectorised, for large
 protocols (SYSU-MM01's 3,803 queries x 301 gallery images x 10 trials). Its speed against
 the readable loop, float32 and float64, is in ``results/experiments/eval_speed.json``
 (``benchmarks/eval_speed.py``); ``tests/test_metrics.py`` checks it equals the loop, ties,
-signed zeros and NaN included. Read :mod:`d2rl_lib.metrics` first.
+signed zeros and NaN included. Read :mod:`d2rl_lib.evaluation.metrics` first.
 
 How it is fast (exact, ties broken by gallery order as the loop's stable sort breaks them):
 no ranking is sorted and no python loop runs per query. A true match's rank is one plus the
