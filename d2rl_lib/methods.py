@@ -100,3 +100,10 @@ def method(name: str) -> Method:
     if name not in METHODS:
         raise UserError(f"unknown method {name!r}: choose one of {', '.join(METHOD_NAMES)}")
     return METHODS[name]
+
+
+def method_of_row(label: str) -> Optional[Method]:
+    """The :class:`Method` a recorded row ran (``results/ablation.json``): a row is named by its
+    method (``"d2rl"``) or by what it started from and its method (``"taught: d2rl-yyyy"``,
+    ``"taught, modality dropout 0.5: d2rl-yyyy"``); None for a label that names no method."""
+    return METHODS.get(label.rpartition(": ")[2])

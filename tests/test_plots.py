@@ -102,12 +102,15 @@ def test_methods_chart_shows_the_seeds_their_spread_and_chance():
 
 def test_methods_chart_colours_d2rls_multi_spectral_methods_red():
     """Red: the methods whose T_F sees the 4-channel images (d2rl-oracle too); blue: the rest,
-    unify-ir-oracle and a label that names no method included."""
-    names = ["baseline", "unify-ir-oracle", "d2rl-frozen", "d2rl-oracle", "my label"]
+    unify-ir-oracle and a label that names no method included; a recorded row "<its T_I>: <method>"
+    by its method."""
+    names = ["baseline", "unify-ir-oracle", "d2rl-frozen", "d2rl-oracle", "my label",
+             "taught, modality dropout 0.5: d2rl-yyyy", "taught: unify-ir", "taught: no-such-method"]
     ax = methods_chart({n: [10.0 + i] for i, n in enumerate(names)})
     colour = {round(b.get_height()): "red" if b.get_facecolor()[0] > b.get_facecolor()[2] else "blue"
               for c in ax.containers for b in c if b.get_height() > 0}   # seaborn desaturates them
-    assert [colour[10 + i] for i in range(len(names))] == ["blue", "blue", "red", "red", "blue"]
+    assert [colour[10 + i] for i in range(len(names))] == ["blue", "blue", "red", "red", "blue",
+                                                           "red", "blue", "blue"]
 
 
 def test_gap_bars_reads_the_gap_json():

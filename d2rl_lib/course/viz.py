@@ -20,7 +20,7 @@ from sklearn.manifold import TSNE
 
 from ..data.records import INFRARED, VISIBLE, to_uint8
 from ..errors import UserError
-from ..methods import METHODS
+from ..methods import method_of_row
 from ..analysis.probes import TRANSLATION_COLUMNS, latent_walk, pick, translation_rows, unification_transform
 
 
@@ -217,10 +217,11 @@ def cmc_plot(curves, ax=None, max_rank: int = 20, title: Optional[str] = None, c
 
 
 def _kind(name: str) -> str:
-    """"D2RL" for a method whose T_F sees D2RL's 4-channel multi-spectral images (d2rl and its
-    frozen, yyyy and oracle variants), "other" for the rest and for a label that names no
-    method (read from its :class:`~d2rl_lib.methods.Method`, never from its name)."""
-    m = METHODS.get(name)
+    """"D2RL" for a row whose T_F sees D2RL's 4-channel multi-spectral images (d2rl and its
+    frozen, yyyy and oracle variants, also as a recorded row such as "taught: d2rl-yyyy"),
+    "other" for the rest and for a label that names no method (read from its
+    :class:`~d2rl_lib.methods.Method`, :func:`~d2rl_lib.methods.method_of_row`, never from its name)."""
+    m = method_of_row(name)
     return "D2RL" if m is not None and m.in_channels == 4 else "other"
 
 
