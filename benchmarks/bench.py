@@ -352,12 +352,18 @@ def notebook_times(root: Path) -> Tuple[dict, dict]:
     return values, notes
 
 
-def time_nbval(root: Path) -> dict:
-    """Run the notebooks under nbval in the CI profile (as ``make nbval``), timed."""
+def nbval_command(root: Path) -> Tuple[List[str], List[str], Dict[str, str]]:
+    """``make nbval``'s pytest command for the numbered notebooks of ``root``: (command, the
+    notebooks, its environment: the CI profile)."""
     nbs = sorted(str(p.relative_to(root)) for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
            "--nbval-cell-timeout=600", "-p", "no:cacheprovider", "-q", *nbs]
-    env = dict(os.environ, D2RL_PRESET="synthetic-ci", MPLBACKEND="Agg")
+    return cmd, nbs, dict(os.environ, D2RL_PRESET="synthetic-ci", MPLBACKEND="Agg")
+
+
+def time_nbval(root: Path) -> dict:
+    """Run the notebooks under nbval in the CI profile (as ``make nbval``), timed."""
+    cmd, nbs, env = nbval_command(root)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t0

@@ -22,6 +22,8 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
+from bench import nbval_command  # benchmarks/bench.py, beside this script: make nbval's command
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -42,16 +44,13 @@ def run(cmd: list, env: dict, report: Path) -> dict:
 
 
 def main() -> int:
-    notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     unit = [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", "tests"]
-    nbval = [sys.executable, "-m", "pytest", "-q", "--nbval-lax", "--nbval-current-env",
-             "--nbval-cell-timeout=600", "-p", "no:cacheprovider", *notebooks]
+    nbval, _, nbval_env = nbval_command(ROOT)
     with tempfile.TemporaryDirectory() as tmp:
         out = {"what": "make test's two commands, each file's reported seconds (unit tests on two workers)",
                "cpus": os.cpu_count(),
                "unit": run(unit, dict(os.environ, OMP_NUM_THREADS="1"), Path(tmp) / "unit.xml"),
-               "nbval": run(nbval, dict(os.environ, D2RL_PRESET="synthetic-ci", MPLBACKEND="Agg"),
-                            Path(tmp) / "nbval.xml")}
+               "nbval": run(nbval, nbval_env, Path(tmp) / "nbval.xml")}
     out["total_wall_seconds"] = round(out["unit"]["wall_seconds"] + out["nbval"]["wall_seconds"], 1)
     (ROOT / "results").mkdir(exist_ok=True)
     (ROOT / "results" / "test-profile.json").write_text(json.dumps(out, indent=2) + "\n")
