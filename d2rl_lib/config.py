@@ -195,6 +195,8 @@ class ScheduleConfig:
     log_every: int = _opt(25, "steps between progress log lines", min=1)
     sample_every: int = _opt(100, "steps between saved sample grids (0: never)", min=0)
     checkpoint_every: int = _opt(100, "steps between checkpoints (0: only at the end)", min=0)
+    keep_every: int = _opt(0, "T_F steps between checkpoints kept as checkpoints/tf_step_NNNNNN.pt "
+                           "beside last.pt, for learning curves (d2rl curve); 0: none kept", min=0)
 
 
 @dataclass

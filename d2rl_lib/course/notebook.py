@@ -57,7 +57,7 @@ _figure_dir: Optional[Path] = None
 # the requested config only in these is still valid.
 NEUTRAL_KEYS = ("runtime.threads", "runtime.out_dir", "runtime.device", "schedule.ti_init",
                 "schedule.log_every", "schedule.sample_every", "schedule.checkpoint_every",
-                "data.num_workers")
+                "schedule.keep_every", "data.num_workers")
 
 
 def setup(overrides: Iterable[str] = (), seed: int | None = None) -> Config:

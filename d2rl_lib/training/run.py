@@ -32,6 +32,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import distributed
+from ..atomic import atomic_copy
 from ..config import Config, ConfigError, differences
 from ..data.augment import augment_batch, reid_augment
 from ..data.files import step_batches
@@ -88,6 +89,11 @@ class MethodRun:
         if distributed.world_size() > 1:
             parts["world_size"] = distributed.world_size()
         self.ckpt.save(step, **parts)
+
+
+def kept_name(tf_step: int) -> str:
+    """The file name of the snapshot kept after ``tf_step`` T_F steps (``schedule.keep_every``)."""
+    return f"tf_step_{tf_step:06d}.pt"
 
 
 def run_method(cfg: Config, run_dir: RunDir, resume: bool = False, progress: Progress = tqdm) -> dict:
@@ -181,9 +187,12 @@ def train_tf(run: MethodRun, progress: Progress = tqdm) -> None:
             run.run_dir.write_log(f"step {step + 1}/{run.tf_total} "
                                   + " ".join(f"{k}={v:.3f}" for k, v in vals.items()))
             bar.set_postfix(loss=f"{vals['reid']:.3f}", acc=f"{float(out['acc']):.2f}")
-        every = cfg.schedule.checkpoint_every
-        if (every and (step + 1) % every == 0) or step + 1 == run.tf_total:
+        every, keep = cfg.schedule.checkpoint_every, cfg.schedule.keep_every
+        kept = bool(keep) and (step + 1) % keep == 0
+        if (every and (step + 1) % every == 0) or step + 1 == run.tf_total or kept:
             run.save(run.ti_end + step + 1)
+        if kept and main:                   # a snapshot for the learning curve (d2rl curve)
+            atomic_copy(run.ckpt.path, run.run_dir.checkpoints / kept_name(step + 1))
 
 
 def tf_step(run: MethodRun, step: int, raw: torch.Tensor, mod: torch.Tensor,
