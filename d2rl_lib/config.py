@@ -73,6 +73,10 @@ class DataConfig:
     ir_hidden_sd: float = _opt(0.08, "synthetic: spread of each garment's hidden heat offset "
                                "(thickness, layers): the part of the infrared image no translator "
                                "can know; 0 removes it", min=0.0)
+    val_ids: int = _opt(32, "synthetic: validation identities, rendered after the test ones and never "
+                        "trained on: every choice (budget, weights, p, checkpoint) is made on them, the "
+                        "test identities only report (`d2rl curve`); adding them changes no train or "
+                        "test image", min=0)
     world_seed: int = _opt(0, "synthetic: seed of the world (people, cameras)", min=0)
     search_mode: str = _opt("all", "SYSU-style gallery cameras: all four or indoor only",
                             choices=("all", "indoor"))

@@ -243,6 +243,10 @@ def _np_state_from_dict(d):
 
 
 # -- run directories ----------------------------------------------------------------
+# A snapshot kept after that many T_F steps (schedule.keep_every), read by d2rl curve.
+KEPT_PATTERN = "tf_step_{:06d}.pt"
+
+
 class Checkpointed:
     """Where a training run stands, for its checkpoint at ``path`` and ``--resume``: the step,
     the seconds trained over every session, the random state. ``resume()`` reads the

@@ -1,7 +1,7 @@
 """The ``d2rl`` command line (also ``python -m d2rl_lib``).
 
 Thin on purpose: each group lives in its own module (``data``, ``train``,
-``evaluate``, ``gap``, ``config``, ``demo``) and calls the library. A
+``evaluate``, ``curve``, ``gap``, ``config``, ``demo``) and calls the library. A
 :class:`~d2rl_lib.errors.UserError` is printed as one line ``d2rl: error: ...``
 with exit status 2, never as a traceback.
 """
@@ -13,9 +13,9 @@ from typing import List, Optional
 
 from .. import __version__
 from ..errors import DivergenceError, UserError
-from . import config_cmd, data, demo, evaluate, gap, train
+from . import config_cmd, curve, data, demo, evaluate, gap, train
 
-GROUPS = (config_cmd, data, train, evaluate, gap, demo)
+GROUPS = (config_cmd, data, train, evaluate, curve, gap, demo)
 
 
 class _Parser(argparse.ArgumentParser):

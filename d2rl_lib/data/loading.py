@@ -11,7 +11,9 @@ from ..config import Config
 from ..methods import METHODS
 from .files import load_dataset_files
 from .records import VISIBLE, ImageSet
+from ..errors import UserError
 from .synthetic import load_synthetic
+from .synthetic.world import load_synthetic_validation
 
 
 def load_data(cfg: Config) -> Tuple[ImageSet, ImageSet]:
@@ -24,6 +26,21 @@ def load_data(cfg: Config) -> Tuple[ImageSet, ImageSet]:
         return data.train, data.test
     knowable = load_synthetic(dataclasses.replace(cfg.data, ir_hidden_sd=0.0))
     return with_knowable_twins(data.train, knowable.train), with_knowable_twins(data.test, knowable.test)
+
+
+def load_validation(cfg: Config) -> ImageSet:
+    """The validation identities (``data.val_ids``), for every choice a run makes (its budget,
+    weights, checkpoint; ``d2rl curve``), in the form the method reads (with the knowable twins
+    for an oracle method). The synthetic world renders people after the test ones."""
+    if cfg.data.dataset != "synthetic":
+        raise UserError(f"validation identities are rendered by the synthetic world only; on "
+                        f"data.dataset={cfg.data.dataset!r} hold some training identities out by hand "
+                        f"(a copy of the dataset's train list without them) and score on those")
+    val = load_synthetic_validation(cfg.data)
+    if not METHODS[cfg.method].oracle:
+        return val
+    knowable = load_synthetic_validation(dataclasses.replace(cfg.data, ir_hidden_sd=0.0))
+    return with_knowable_twins(val, knowable)
 
 
 def with_knowable_twins(data: ImageSet, knowable: ImageSet) -> ImageSet:

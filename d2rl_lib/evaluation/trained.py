@@ -57,11 +57,15 @@ class TrainedRun:
         return self.cfg.method
 
     @property
+    def tf_step(self) -> int:
+        """T_F's steps done: the checkpoint's step less the T_I warm-up counted before them."""
+        return self.step - (self.cfg.schedule.ti_steps if self.t_i is not None else 0)
+
+    @property
     def complete(self) -> bool:
         """False when ``last.pt`` is an intermediate checkpoint of an unfinished run."""
         s = self.cfg.schedule
-        ti = s.ti_steps if self.t_i is not None else 0
-        return self.step >= ti + s.tf_steps + s.joint_steps
+        return self.tf_step >= s.tf_steps + s.joint_steps
 
     @property
     def root(self) -> Path:

@@ -44,7 +44,7 @@ from ..evaluation.retrieval import run_summary
 from ..inputs import prepare_for, prepare_raw_for
 from ..methods import Method, method
 from ..models.unify import blank_own_channels, unify
-from ..runtime import Checkpointed, LossGuard, Progress, RunDir, seed_everything, set_threads
+from ..runtime import KEPT_PATTERN, Checkpointed, LossGuard, Progress, RunDir, seed_everything, set_threads
 from .joint import JointStep
 from .tf import TFTrainer
 from .ti import TITrainer, UnpairedBatches, read_ti_stage, train_ti_steps
@@ -89,11 +89,6 @@ class MethodRun:
         if distributed.world_size() > 1:
             parts["world_size"] = distributed.world_size()
         self.ckpt.save(step, **parts)
-
-
-def kept_name(tf_step: int) -> str:
-    """The file name of the snapshot kept after ``tf_step`` T_F steps (``schedule.keep_every``)."""
-    return f"tf_step_{tf_step:06d}.pt"
 
 
 def run_method(cfg: Config, run_dir: RunDir, resume: bool = False, progress: Progress = tqdm) -> dict:
@@ -192,7 +187,7 @@ def train_tf(run: MethodRun, progress: Progress = tqdm) -> None:
         if (every and (step + 1) % every == 0) or step + 1 == run.tf_total or kept:
             run.save(run.ti_end + step + 1)
         if kept and main:                   # a snapshot for the learning curve (d2rl curve)
-            atomic_copy(run.ckpt.path, run.run_dir.checkpoints / kept_name(step + 1))
+            atomic_copy(run.ckpt.path, run.run_dir.checkpoints / KEPT_PATTERN.format(step + 1))
 
 
 def tf_step(run: MethodRun, step: int, raw: torch.Tensor, mod: torch.Tensor,

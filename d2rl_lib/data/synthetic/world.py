@@ -181,13 +181,21 @@ class SyntheticWorld:
         mask = (lab != BG) & (lab != OCCLUDER)
         return img, mask
 
-    def ids(self, split: str) -> range:
-        n = self.spec.train_ids
-        return range(1, n + 1) if split == "train" else range(n + 1, n + self.spec.test_ids + 1)
+    def ids(self, split: str, val_ids: int = 0) -> range:
+        """The identities of ``split``: "train" 1..n, "test" the next ``test_ids``, "val" the
+        ``val_ids`` after those (people of the same world whom no run trains on or reports:
+        the validation identities, ``data.val_ids``). Each person is drawn from (world seed,
+        identity), so adding validation identities leaves the train and test images as they were."""
+        n, t = self.spec.train_ids, self.spec.test_ids
+        spans = {"train": (1, n), "test": (n + 1, t), "val": (n + t + 1, val_ids)}
+        if split not in spans:
+            raise ValueError(f"split {split!r}: train, test or val")
+        first, count = spans[split]
+        return range(first, first + count)
 
-    def image_set(self, split: str) -> ImageSet:
+    def image_set(self, split: str, val_ids: int = 0) -> ImageSet:
         """Every image of the split's identities in all six cameras, with pairs and masks."""
-        ids = list(self.ids(split))
+        ids = list(self.ids(split, val_ids))
         k = self.spec.images_per_camera
         rows = [(pid, cam, i) for pid in ids for cam in SYSU_CAMS for i in range(k)]
         n, h, w = len(rows), self.spec.height, self.spec.width
@@ -243,6 +251,22 @@ def _unpack(d: dict, meta: dict) -> ImageSet:
                     labels=None if d["labels"] is None else d["labels"].numpy(), meta=meta)
 
 
+def _disk_cached(path: Path, spec: WorldSpec, splits: Tuple[str, ...], render, use_cache: bool = True):
+    """The ImageSets ``splits`` of ``spec``'s world stored at ``path``, or ``render()``-ed (a tuple
+    in that order) and stored; a stale or corrupt file is rendered again."""
+    meta = lambda split: {"dataset": "synthetic", "split": split, "spec": dict(spec.__dict__)}  # noqa: E731
+    if use_cache and path.is_file():
+        try:
+            blob = load_checkpoint(path)
+            return tuple(_unpack(blob[split], meta(split)) for split in splits)
+        except (UserError, KeyError):
+            pass
+    sets = render()
+    if use_cache:
+        save_checkpoint({split: _pack(s) for split, s in zip(splits, sets)}, path)
+    return sets
+
+
 def load_synthetic(data, cache_dir: Optional[Path | str] = None, use_cache: bool = True) -> SyntheticData:
     """Render the world described by ``data`` (a DataConfig), or load it from the cache.
 
@@ -257,18 +281,23 @@ def load_synthetic(data, cache_dir: Optional[Path | str] = None, use_cache: bool
         train, test = _MEMORY[key]
         return SyntheticData(train, test, world)
     path = Path(cache_dir or default_cache_dir()) / f"world-{key}.pt"
-    train = test = None
-    if use_cache and path.is_file():
-        try:
-            blob = load_checkpoint(path)
-            train = _unpack(blob["train"], {"dataset": "synthetic", "split": "train", "spec": dict(spec.__dict__)})
-            test = _unpack(blob["test"], {"dataset": "synthetic", "split": "test", "spec": dict(spec.__dict__)})
-        except (UserError, KeyError):
-            train = test = None  # stale or corrupt cache: render again
-    if train is None:
-        train, test = world.image_set("train"), world.image_set("test")
-        if use_cache:
-            save_checkpoint({"train": _pack(train), "test": _pack(test)}, path)
+    train, test = _disk_cached(path, spec, ("train", "test"),
+                               lambda: (world.image_set("train"), world.image_set("test")), use_cache)
     if use_cache:
         _MEMORY[key] = (train, test)
     return SyntheticData(train, test, world)
+
+
+def load_synthetic_validation(data, cache_dir: Optional[Path | str] = None) -> ImageSet:
+    """The validation identities of the world ``data`` describes (``data.val_ids`` people after
+    the test ones, :meth:`SyntheticWorld.ids`), rendered once and cached beside the world."""
+    spec = WorldSpec.from_config(data).validate()
+    if data.val_ids < 2:
+        raise UserError(f"data.val_ids={data.val_ids}: validation needs at least 2 identities "
+                        f"(e.g. --set data.val_ids=32)")
+    key = f"{spec.key()}-val{data.val_ids}"
+    if key not in _MEMORY:
+        path = Path(cache_dir or default_cache_dir()) / f"world-{key}.pt"
+        _MEMORY[key], = _disk_cached(path, spec, ("val",),
+                                     lambda: (SyntheticWorld(spec).image_set("val", data.val_ids),))
+    return _MEMORY[key]
