@@ -86,9 +86,7 @@ class Batches:
 def reid_parts(t_f, imgs: torch.Tensor, labels: torch.Tensor, n_ce: int, smoothing: float, margin: float):
     """CE of the first ``n_ce`` images + batch-hard triplet over all; T_F's BN in eval mode.
     imgs [N, 1 or 3, H, W] in [-1, 1]."""
-    x = ((imgs.expand(-1, 3, -1, -1) + 1) / 2 - t_f.mean) / t_f.std
-    f = t_f.backbone(x)                                             # [N, D]
-    logits = t_f.classifier(t_f.neck(f))                            # [N, classes]
+    f, logits = t_f.features_and_logits(imgs.expand(-1, 3, -1, -1))  # [N, D], [N, classes]
     ce = F.cross_entropy(logits[:n_ce], labels[:n_ce], label_smoothing=smoothing)
     tri = batch_hard_triplet(f, labels, margin)
     acc = float((logits[:n_ce].argmax(1) == labels[:n_ce]).float().mean())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -37,7 +36,3 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
             os.fsync(f.fileno())
     return atomic_write(path, write)
 
-
-def atomic_copy(src: str | Path, dst: str | Path) -> Path:
-    """Copy the file ``src`` to ``dst`` atomically (:func:`atomic_write`)."""
-    return atomic_write(dst, lambda tmp: shutil.copyfile(src, tmp))

@@ -268,17 +268,35 @@ class Config:
                 raise ConfigError(f"data.{name}={v} is not a multiple of 16; the encoders "
                                   f"and ResNet stages halve the image 4 times (try "
                                   f"{max(16, round(v / 16) * 16)})")
-        if METHODS[self.method].uses_ti:
+        m = METHODS[self.method]
+        if m.uses_ti:
             self.check_translator()
-        for path, w, name in ((self.ti.teacher_ir, self.ti.w_teacher, "ti.teacher_ir"),
-                              (self.ti.teacher_visible, self.ti.w_teacher_visible, "ti.teacher_visible")):
+        for path, w, name, w_name in ((self.ti.teacher_ir, self.ti.w_teacher, "ti.teacher_ir", "ti.w_teacher"),
+                                      (self.ti.teacher_visible, self.ti.w_teacher_visible,
+                                       "ti.teacher_visible", "ti.w_teacher_visible")):
             if w > 0 and not path:
                 raise ConfigError(f"{name} is empty while its weight is {w}: give the run of T_F trained on "
                                   f"that modality only (`d2rl train --set tf.train_modality=...`), or set "
                                   f"the weight to 0")
+            if path and w == 0:
+                raise ConfigError(f"{name}={path!r} would teach nothing: {w_name} is 0; set {w_name} "
+                                  f"(e.g. 1) or leave {name} empty")
             if w > 0 and not self.schedule.ti_batch_ids:
                 raise ConfigError(f"{name} needs identity-labelled T_I batches: set schedule.ti_batch_ids "
                                   f"(e.g. 4 with schedule.ti_batch=8)")
+        if self.ti.w_match > 0 and not self.schedule.ti_batch_ids:
+            raise ConfigError(f"ti.w_match={self.ti.w_match} matches each identity's translations with its "
+                              f"infrared images: set schedule.ti_batch_ids (e.g. 4 with schedule.ti_batch=8), "
+                              f"or ti.w_match=0")
+        if self.tf.modality_dropout > 0 and m.in_channels != 4:
+            raise ConfigError(f"tf.modality_dropout={self.tf.modality_dropout} blanks a multi-spectral image's "
+                              f"own channels, but method={self.method} feeds T_F {m.in_channels} channels: set "
+                              f"tf.modality_dropout=0, or choose a 4-channel method ("
+                              + ", ".join(n for n, k in METHODS.items() if k.in_channels == 4) + ")")
+        if self.tf.train_modality != "both" and (m.uses_ti or m.oracle or m.views):
+            raise ConfigError(f"tf.train_modality={self.tf.train_modality} trains a single-modality teacher "
+                              f"on raw images; method={self.method} needs both modalities: use "
+                              f"method=baseline for a teacher, or tf.train_modality=both")
         if METHODS[self.method].oracle and self.data.dataset != "synthetic":
             raise ConfigError(f"method={self.method} needs the synthetic world's hidden twins; "
                               f"data.dataset={self.data.dataset!r} has none (use data.dataset=synthetic)")

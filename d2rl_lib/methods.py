@@ -1,8 +1,11 @@
-"""The six methods of the ablation (paper Sec. 4.3; notebooks 04-06) and the oracle row, described
-in one place.
+"""The methods of the ablation (paper Sec. 4.3; notebooks 04-06), the oracle rows and the
+field's augmentation baselines, described in one place.
 
-A :class:`Method` says what T_F is fed and whether T_I learns with it; everything else in
-the library reads these fields (never a method's name):
+A :class:`Method` says what T_F is fed and whether T_I learns with it; the library reads these
+fields (never a method's name); the one place that turns a batch
+into T_F's input (in the frozen T_F step, the joint step and evaluation) is
+:func:`d2rl_lib.inputs.feed`; a method's training views are
+:func:`d2rl_lib.augmentations.views_of`:
 
 - ``baseline``: T_F alone on the raw 3-channel images of both modalities (the paper's
   feature-level-constraint baseline, Fig. 1 right).
@@ -18,7 +21,15 @@ the library reads these fields (never a method's name):
   [y, y, y, y] (its own channel in place of y_hat_v, as the oracle feeds it): the IR->V
   translation left out, the V->IR one kept.
 
-And one bound that only the synthetic world can give (notebook 06):
+The field's cheap answers, without a translator (``../shared/reference/d2rl_method.md``;
+each one file of :mod:`d2rl_lib.augmentations`, named by ``views``; tested on raw images):
+
+- ``random-grayscale``: the baseline with every training image turned grey with chance 0.5
+  (DEEN's training transforms).
+- ``channel-exchange``: the baseline with CAJ's channel augmentation: each visible training
+  image also seen as one of its R, G, B channels copied to three.
+
+And two bounds that only the synthetic world can give (notebook 06):
 
 - ``d2rl-oracle``: D2RL's 4-channel images with a perfect V->IR translation: a visible x
   becomes [x, its knowable near-infrared twin] (the hidden pair rendered without the
@@ -29,9 +40,10 @@ And one bound that only the synthetic world can give (notebook 06):
   twin of x, y itself, three equal channels): whether D2RL's four channels add anything over
   translating everything to infrared.
 
-:mod:`d2rl_lib.inputs` turns a method's description into its input transform;
-:mod:`d2rl_lib.training.run` into its training phases. This module imports nothing heavy,
-so that :mod:`d2rl_lib.config` can take the method names from here.
+Adding a method: one entry in ``_ALL`` below, and, for a new training-time view of the raw
+batch, one file in ``d2rl_lib/augmentations/`` named by ``views``. A combination of fields
+that cannot work is refused when the entry is made. This module imports nothing heavy, so
+that :mod:`d2rl_lib.config` can take the method names from here.
 """
 from __future__ import annotations
 
@@ -39,6 +51,9 @@ from dataclasses import dataclass
 from typing import Dict, Optional
 
 from .errors import UserError
+
+
+INFRARED_INPUTS = ("translated", "repeated")   # an infrared y as [y_hat_v, y] or [y, y, y, y]
 
 
 @dataclass(frozen=True)
@@ -52,16 +67,27 @@ class Method:
     joint: bool = False                 # T_I updated with T_F in the last schedule.joint_steps
     oracle: bool = False                # the translated channel is the world's knowable twin, not T_I's
     infrared_input: str = "translated"  # multi-spectral: an infrared y as [y_hat_v, y] or "repeated" [y, y, y, y]
+    views: Optional[str] = None         # training only: a file of d2rl_lib/augmentations/ that remakes the batch
+
+    def __post_init__(self):
+        def refuse(why: str):
+            raise ValueError(f"method {self.name!r}: {why}")
+        if self.infrared_input not in INFRARED_INPUTS:
+            refuse(f"infrared_input={self.infrared_input!r}: choose one of {', '.join(INFRARED_INPUTS)}")
+        if self.infrared_input != "translated" and self.unification != "multi-spectral":
+            refuse("infrared_input says how a multi-spectral image is made: it needs "
+                   "unification='multi-spectral'")
+        if self.joint and not self.uses_ti:
+            refuse("joint steps update T_I with T_F: they need a T_I (a unification, not an oracle)")
+        if self.oracle and self.unification is None:
+            refuse("an oracle stands in for T_I's translation: give the unification it feeds")
+        if (self.grey_visible or self.views) and self.unification is not None:
+            refuse("grey_visible and views change raw images: not with a unification")
 
     @property
     def uses_ti(self) -> bool:
         """True when T_I translates the images T_F sees (so T_I is trained first)."""
         return self.unification is not None and not self.oracle
-
-    @property
-    def oracle_as_infrared(self) -> bool:
-        """True when T_F sees only the oracle images' fourth channel (the twin, or y), as 3."""
-        return self.oracle and self.unification == "infrared"
 
     @property
     def in_channels(self) -> int:

@@ -6,7 +6,7 @@ import torch
 from d2rl_lib.config import ConfigError, get_config
 from d2rl_lib.data.records import INFRARED, VISIBLE
 from d2rl_lib.errors import UserError
-from d2rl_lib.inputs import prepare_raw_for
+from d2rl_lib.inputs import prepare_for
 from d2rl_lib.methods import method
 from d2rl_lib.models.unify import blank_own_channels, unify
 from d2rl_lib.runtime import RunDir
@@ -103,13 +103,13 @@ def test_infrared_repeated_feeds_y_four_times_and_visible_images_keep_x_hat_i():
     images = torch.rand(4, 3, 8, 4) * 2 - 1
     images[2:] = images[2:, :1].expand(-1, 3, -1, -1)
     mod = torch.tensor([VISIBLE, VISIBLE, INFRARED, INFRARED])
-    u = unify(_Echo, images, mod, "multi-spectral", infrared="repeated")
+    u = unify(_Echo, images, mod, "multi-spectral", infrared_input="repeated")
     assert torch.equal(u[2:], images[2:, :1].expand(-1, 4, -1, -1))
     assert torch.equal(u[:2, :3], images[:2]) and torch.all(u[:2, 3] == 0.5)
     t = unify(_Echo, images, mod, "multi-spectral")
     assert torch.all(t[2:, :3] == -0.5) and torch.equal(t[:2], u[:2])
     with pytest.raises(ValueError, match="repeated"):
-        unify(_Echo, images, mod, "multi-spectral", infrared="twice")
+        unify(_Echo, images, mod, "multi-spectral", infrared_input="twice")
 
 
 def test_modality_dropout_blanks_an_images_own_channels():
@@ -119,7 +119,7 @@ def test_modality_dropout_blanks_an_images_own_channels():
     d = blank_own_channels(u, mod, 1.0)
     assert torch.all(d[:2, :3] == 0) and torch.all(d[:2, 3] == 1)    # visible: only x_hat_i left
     assert torch.all(d[2:, :3] == 1) and torch.all(d[2:, 3] == 0)    # infrared: only y_hat_v left
-    r = blank_own_channels(u, mod, 1.0, infrared="repeated")
+    r = blank_own_channels(u, mod, 1.0, infrared_input="repeated")
     assert torch.all(r[2:] == 1) and torch.all(r[:2, :3] == 0)       # [y, y, y, y] kept whole
     torch.manual_seed(0)
     half = blank_own_channels(torch.ones(400, 4, 1, 1), torch.zeros(400, dtype=torch.long), 0.5)
@@ -128,9 +128,9 @@ def test_modality_dropout_blanks_an_images_own_channels():
 
 def test_unify_ir_oracle_sees_the_fourth_channel_as_three():
     m = method("unify-ir-oracle")
-    assert m.in_channels == 3 and m.oracle_as_infrared and not m.uses_ti
+    assert m.in_channels == 3 and m.oracle and not m.uses_ti
     images = torch.randint(0, 256, (2, 4, 8, 4), dtype=torch.uint8)
-    out = prepare_raw_for(m)(images, torch.tensor([VISIBLE, INFRARED]))
+    out = prepare_for(m)(images, torch.tensor([VISIBLE, INFRARED]))
     assert out.shape == (2, 3, 8, 4)
     assert torch.equal(out[:, 0], out[:, 2]) and torch.equal(out[:, 1], images[:, 3].float() / 127.5 - 1)
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from ..data.loading import load_data, load_validation
-from ..runtime import KEPT_PATTERN, seed_everything
+from ..runtime import KEPT_PATTERN, find_checkpoint, seed_everything
 from .retrieval import score
-from .trained import find_checkpoint, load_run
+from .trained import load_run
 
 CURVE_KEYS = ("mAP", "rank1", "v2v_mAP", "i2i_mAP")
 _KEPT = re.compile(KEPT_PATTERN.replace("{:06d}", r"(\d+)").replace(".", r"\."))

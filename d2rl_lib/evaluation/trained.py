@@ -27,13 +27,14 @@ import torch
 
 from ..config import Config, ConfigError
 from ..errors import UserError
+from ..models.blocks import load_weights
 from ..models.embedding import T_F
 from ..models.translation import T_I
 from ..data.loading import load_data
 from .retrieval import run_summary
 from ..inputs import prepare_for
 from ..methods import METHODS
-from ..runtime import choose_device, load_checkpoint, seed_everything
+from ..runtime import choose_device, find_checkpoint, load_checkpoint, seed_everything
 
 REQUIRED_KEYS = ("trainer", "config", "num_classes", "in_channels")
 
@@ -73,26 +74,6 @@ class TrainedRun:
         return self.checkpoint.parent.parent
 
 
-def find_checkpoint(path: str | Path) -> Path:
-    """``path`` is a run folder (-> its ``checkpoints/last.pt``) or a checkpoint file."""
-    p = Path(path)
-    if not p.exists():
-        raise UserError(f"{p} does not exist; give a run folder written by `d2rl train` "
-                        f"or its checkpoints/last.pt")
-    if p.is_file():
-        return p
-    ckpt = p / "checkpoints" / "last.pt"
-    if ckpt.is_file():
-        return ckpt
-    if (p / "last.pt").is_file():                       # the checkpoints/ folder itself
-        return p / "last.pt"
-    if (p / "checkpoints" / "ti_last.pt").is_file():
-        raise UserError(f"{p} holds only a T_I checkpoint (`d2rl train --stage ti`); evaluating "
-                        f"needs a whole method: d2rl train --set method=... --out DIR")
-    raise UserError(f"{p} is not a d2rl run: no checkpoints/last.pt inside (train one with "
-                    f"`d2rl train --out {p}`)")
-
-
 def load_run(path: str | Path, device: str | torch.device = "cpu") -> TrainedRun:
     """Rebuild the config, T_F and (if the method has one) T_I of a run folder or
     checkpoint file, in eval mode on ``device``. See the module docstring."""
@@ -115,31 +96,16 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> TrainedRun
     if method.uses_ti and "ti" not in state:
         raise UserError(f"{ckpt}: method {cfg.method} needs T_I, but the checkpoint has no 'ti' entry")
 
-    # pretrained="" : the checkpoint holds every weight; nothing is read from ImageNet files.
-    t_f = T_F(int(state["num_classes"]), int(state["in_channels"]), cfg.tf.arch,
-              cfg.tf.last_stride, pretrained="")
-    _load(t_f, state["trainer"]["model"], ckpt, "T_F")
-    t_f.to(dev).eval()
+    t_f = T_F.from_run(state, cfg.tf.arch, cfg.tf.last_stride, str(ckpt)).to(dev).eval()
     t_i = None
     if method.uses_ti:
-        t_i = T_I(cfg.ti)
-        _load(t_i, state["ti"]["t_i"], ckpt, "T_I")
-        t_i.to(dev).eval()
+        t_i = load_weights(T_I(cfg.ti), state["ti"]["t_i"], str(ckpt), "T_I").to(dev).eval()
     prepare = prepare_for(method, t_i)
     metrics_path = ckpt.parent.parent / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
     seconds = state.get("seconds")
     return TrainedRun(cfg, t_f, t_i, prepare, metrics, ckpt, int(state.get("step", 0)),
                       None if seconds is None else float(seconds), dev)
-
-
-def _load(module: torch.nn.Module, weights: dict, ckpt: Path, name: str) -> None:
-    try:
-        module.load_state_dict(weights)
-    except RuntimeError as e:
-        first = str(e).strip().splitlines()[0]
-        raise UserError(f"{ckpt}: the {name} weights do not fit the network its config describes "
-                        f"({first})") from None
 
 
 def evaluate_run(run: TrainedRun, test=None) -> dict:

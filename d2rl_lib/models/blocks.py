@@ -1,7 +1,9 @@
-"""Small building blocks shared by the T_I networks."""
+"""Small building blocks shared by the networks: T_I's layers, and loading saved weights."""
 from __future__ import annotations
 
 from torch import nn
+
+from ..errors import UserError
 
 
 def conv(cin: int, cout: int, k: int, stride: int = 1, norm: bool = True, act: str = "relu") -> nn.Sequential:
@@ -38,3 +40,15 @@ class Up(nn.Module):
 
     def forward(self, x):
         return self.conv(self.up(x))
+
+
+def load_weights(module: nn.Module, weights: dict, source: str, name: str) -> nn.Module:
+    """``module`` with ``weights`` loaded; weights that do not fit it are refused naming ``source``
+    (a checkpoint) and the network ``name`` (T_F, T_I)."""
+    try:
+        module.load_state_dict(weights)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[0]
+        raise UserError(f"{source}: the {name} weights do not fit the network its config describes "
+                        f"({first})") from None
+    return module

@@ -19,6 +19,7 @@ import torchvision
 from torch import nn
 
 from ..errors import UserError
+from .blocks import load_weights
 
 # ImageNet statistics, mapped from [-1, 1] inputs: (x + 1) / 2 -> (v - mean) / std.
 _MEAN = torch.tensor([0.485, 0.456, 0.406])
@@ -78,13 +79,27 @@ class T_F(nn.Module):
         self.register_buffer("mean", mean.view(1, -1, 1, 1))
         self.register_buffer("std", std.view(1, -1, 1, 1))
 
-    def forward(self, x: torch.Tensor):
+    @classmethod
+    def from_run(cls, state: dict, arch: str, last_stride: int, source: str = "the checkpoint") -> "T_F":
+        """The T_F of a method run's checkpoint ``state`` (``d2rl train``: ``trainer.model``,
+        ``num_classes``, ``in_channels``), every weight from it (no ImageNet file is read); weights
+        that do not fit the described network are refused naming ``source``."""
+        t_f = cls(int(state["num_classes"]), int(state["in_channels"]), arch, last_stride, pretrained="")
+        return load_weights(t_f, state["trainer"]["model"], source, "T_F")
+
+    def features_and_logits(self, x: torch.Tensor):
+        """x [B, C, H, W] in [-1, 1] -> (f [B, D] before the BN neck, logits [B, num_classes]),
+        in the mode the network is in (training; or a frozen teacher's eval mode)."""
         x = ((x + 1) / 2 - self.mean) / self.std           # [B, C, H, W], ImageNet statistics
         f = self.backbone(x)                               # [B, D]
-        f_bn = self.neck(f)                                # [B, D]
-        if not self.training:
-            return f_bn
-        return f, self.classifier(f_bn)                    # [B, D], [B, num_classes]
+        return f, self.classifier(self.neck(f))            # [B, D], [B, num_classes]
+
+    def forward(self, x: torch.Tensor):
+        """Training: (f, logits) (:meth:`features_and_logits`); eval: the retrieval feature f_bn [B, D]."""
+        if self.training:
+            return self.features_and_logits(x)
+        x = ((x + 1) / 2 - self.mean) / self.std           # [B, C, H, W]
+        return self.neck(self.backbone(x))                 # [B, D]
 
 
 def _widen_stem(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:

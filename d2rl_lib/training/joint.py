@@ -24,8 +24,8 @@ from typing import Dict
 import torch
 
 from ..data.records import VISIBLE
+from ..inputs import feed
 from ..methods import METHODS, Method
-from ..models.unify import blank_own_channels, unify
 from ..runtime import grad_scaler, scaled_update
 from .tf import TFTrainer
 from .ti import TITrainer
@@ -56,10 +56,8 @@ class JointStep:
         ti.t_i.train()
         tf.train_model.train()
         l_ti, _, x_vi, y_iv = ti.g_losses(x, y, labels[vis].cpu(), labels[~vis].cpu())
-        m = self.method
-        u = unify(ti.t_i, raw, modality, m.unification, translations=(x_vi, y_iv),
-                  infrared=m.infrared_input)                        # [B, 4, H, W]
-        u = blank_own_channels(u, modality, tf.cfg.tf.modality_dropout, m.infrared_input)
+        u = feed(self.method, raw, modality, ti.t_i, translations=(x_vi, y_iv),
+                 dropout=tf.cfg.tf.modality_dropout)                # [B, 4, H, W]
         out = tf.losses(u, labels)
         loss = l_ti + self.w_reid * out["reid"]
 

@@ -32,19 +32,18 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import distributed
-from ..atomic import atomic_copy
 from ..config import Config, ConfigError, differences
 from ..data.augment import augment_batch, reid_augment
 from ..data.files import step_batches
 from ..data.loading import load_data
-from ..data.records import INFRARED, VISIBLE, ImageSet
+from ..data.records import INFRARED, VISIBLE, ImageSet, to_signed
 from ..data.samplers import CrossModalityPKSampler, RankShare
 from ..errors import UserError
 from ..evaluation.retrieval import run_summary
-from ..inputs import prepare_for, prepare_raw_for
+from ..augmentations import views_of
+from ..inputs import feed, prepare_for
 from ..methods import Method, method
-from ..models.unify import blank_own_channels, unify
-from ..runtime import KEPT_PATTERN, Checkpointed, LossGuard, Progress, RunDir, seed_everything, set_threads
+from ..runtime import KEPT_PATTERN, Checkpointed, save_checkpoint, LossGuard, Progress, RunDir, seed_everything, set_threads
 from .joint import JointStep
 from .tf import TFTrainer
 from .ti import TITrainer, UnpairedBatches, read_ti_stage, train_ti_steps
@@ -89,6 +88,18 @@ class MethodRun:
         if distributed.world_size() > 1:
             parts["world_size"] = distributed.world_size()
         self.ckpt.save(step, **parts)
+
+    def keep(self, tf_step: int) -> None:
+        """A snapshot for the learning curve (``schedule.keep_every``, ``d2rl curve``): the weights
+        only (no optimiser), as :func:`~d2rl_lib.evaluation.trained.load_run` reads them."""
+        if not distributed.is_main():
+            return
+        parts = {"trainer": {"model": self.tf.model.state_dict()}, "num_classes": self.tf.num_classes,
+                 "in_channels": self.method.in_channels, "config": self.cfg.to_dict(),
+                 "step": self.ti_end + tf_step, "seconds": self.ckpt.seconds()}
+        if self.ti is not None:
+            parts["ti"] = {"t_i": self.ti.t_i.state_dict()}
+        save_checkpoint(parts, self.run_dir.checkpoints / KEPT_PATTERN.format(tf_step))
 
 
 def run_method(cfg: Config, run_dir: RunDir, resume: bool = False, progress: Progress = tqdm) -> dict:
@@ -157,7 +168,6 @@ def train_tf(run: MethodRun, progress: Progress = tqdm) -> None:
     joint method update both networks (:class:`~d2rl_lib.training.joint.JointStep`)."""
     cfg, main, rank = run.cfg, distributed.is_main(), distributed.rank()
     labels_all = torch.as_tensor(run.train.labels)
-    raw_input = prepare_raw_for(run.method)
     aug = reid_augment(cfg.data.height, cfg.data.width)
     guard = LossGuard("T_F", checkpoint_hint=str(run.ckpt.path))
     first = run.start - run.ti_end
@@ -174,7 +184,8 @@ def train_tf(run: MethodRun, progress: Progress = tqdm) -> None:
             idx, images = idx[keep], images[torch.from_numpy(keep)]
         mod = torch.as_tensor(run.train.modality[idx])
         labels = labels_all[idx].to(run.device)
-        raw = augment_batch(raw_input(images, mod), aug).to(run.device)  # [B, 3, H, W] in [-1, 1]
+        raw = augment_batch(to_signed(images), aug).to(run.device)    # [B, 3 (oracle 4), H, W] in [-1, 1]
+        raw, mod, labels = views_of(run.method, raw, mod, labels)     # an augmentation baseline's views
         out = tf_step(run, step, raw, mod, labels)
         vals = guard.check(step, distributed.mean_across_ranks(      # the same on every rank
             {k: out[k] for k in ("reid", "id", "triplet")}))
@@ -183,27 +194,22 @@ def train_tf(run: MethodRun, progress: Progress = tqdm) -> None:
                                   + " ".join(f"{k}={v:.3f}" for k, v in vals.items()))
             bar.set_postfix(loss=f"{vals['reid']:.3f}", acc=f"{float(out['acc']):.2f}")
         every, keep = cfg.schedule.checkpoint_every, cfg.schedule.keep_every
-        kept = bool(keep) and (step + 1) % keep == 0
-        if (every and (step + 1) % every == 0) or step + 1 == run.tf_total or kept:
+        if (every and (step + 1) % every == 0) or step + 1 == run.tf_total:
             run.save(run.ti_end + step + 1)
-        if kept and main:                   # a snapshot for the learning curve (d2rl curve)
-            atomic_copy(run.ckpt.path, run.run_dir.checkpoints / KEPT_PATTERN.format(step + 1))
+        if keep and (step + 1) % keep == 0:
+            run.keep(step + 1)
 
 
 def tf_step(run: MethodRun, step: int, raw: torch.Tensor, mod: torch.Tensor,
             labels: torch.Tensor) -> dict:
     """One step of phase 3 on an augmented raw batch [B, 3, H, W]: a joint update in the joint
-    phase, else T_F alone on the method's images (unified by the frozen T_I, if it has one)."""
+    phase, else T_F alone on the method's images (:func:`~d2rl_lib.inputs.feed`: unified by the frozen
+    T_I, if it has one, with modality dropout)."""
     if run.joint is not None and step >= run.cfg.schedule.tf_steps:
         return run.joint(raw, mod, labels)
-    if run.ti is None:
-        return run.tf.step(raw, labels)
-    m = run.method
+    t_i = run.ti.t_i.eval() if run.ti is not None else None
     with torch.no_grad():
-        run.ti.t_i.eval()
-        x = unify(run.ti.t_i, raw, mod, m.unification, infrared=m.infrared_input)  # [B, 3 or 4, H, W]
-        if m.in_channels == 4:
-            x = blank_own_channels(x, mod, run.cfg.tf.modality_dropout, m.infrared_input)
+        x = feed(run.method, raw, mod, t_i, dropout=run.cfg.tf.modality_dropout)  # [B, 3 or 4, H, W]
     return run.tf.step(x, labels)
 
 

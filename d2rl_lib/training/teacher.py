@@ -28,8 +28,7 @@ from ..config import Config, differences
 from ..errors import UserError
 from ..losses.reid import batch_hard_triplet, identity_loss
 from ..models.embedding import T_F
-from ..runtime import load_checkpoint
-from ..evaluation.trained import find_checkpoint
+from ..runtime import find_checkpoint, load_checkpoint
 
 
 class Teacher:
@@ -58,8 +57,7 @@ class Teacher:
                             + "); train the teacher on this run's data settings")
         tcfg = Config.from_dict(there)
         self.modality, self.path = modality, str(ckpt)
-        self.t_f = T_F(int(state["num_classes"]), 3, tcfg.tf.arch, tcfg.tf.last_stride, pretrained="")
-        self.t_f.load_state_dict(state["trainer"]["model"])
+        self.t_f = T_F.from_run(state, tcfg.tf.arch, tcfg.tf.last_stride, f"teacher {path}")
         self.t_f.to(device).eval().requires_grad_(False)
         self.smoothing, self.margin = cfg.tf.label_smoothing, cfg.tf.triplet_margin
 
@@ -70,10 +68,9 @@ class Teacher:
         ``triplet`` and ``acc`` (the teacher's accuracy on the translations)."""
         t = self.t_f
         t.eval()                                                    # BN statistics stay the teacher's
-        imgs = torch.cat([translated.expand(-1, 3, -1, -1), real.expand(-1, 3, -1, -1)])
-        x = ((imgs + 1) / 2 - t.mean) / t.std                       # [B + B', 3, H, W]
-        f = t.backbone(x)                                           # [B + B', D]
-        logits = t.classifier(t.neck(f[: len(translated)]))         # [B, classes]
+        imgs = torch.cat([translated.expand(-1, 3, -1, -1), real.expand(-1, 3, -1, -1)])  # [B + B', 3, H, W]
+        f, logits = t.features_and_logits(imgs)                     # [B + B', D], [B + B', classes]
+        logits = logits[: len(translated)]                          # [B, classes]
         k_t = k_translated.to(logits.device)
         ce = identity_loss(logits, k_t, self.smoothing)
         tri = batch_hard_triplet(f, torch.cat([k_t, k_real.to(logits.device)]), self.margin)
