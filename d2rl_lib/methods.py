@@ -110,6 +110,8 @@ _ALL = (
            unification="multi-spectral", infrared_input="repeated"),
     Method("d2rl-yyyy", "the multi-spectral images [x, x_hat_i] / [y, y, y, y], T_I trained jointly",
            unification="multi-spectral", joint=True, infrared_input="repeated"),
+    Method("random-grayscale", "the raw images; in training each image grey with chance 0.5 "
+           "(DEEN's augmentation)", views="random_grayscale"),
     Method("d2rl-oracle", "the multi-spectral images [x, knowable twin of x] / [y, y, y, y]: "
            "a perfect V->IR translation (synthetic world only)",
            unification="multi-spectral", oracle=True, infrared_input="repeated"),
