@@ -112,6 +112,8 @@ _ALL = (
            unification="multi-spectral", joint=True, infrared_input="repeated"),
     Method("random-grayscale", "the raw images; in training each image grey with chance 0.5 "
            "(DEEN's augmentation)", views="random_grayscale"),
+    Method("channel-exchange", "the raw images; in training each visible image also as one of its "
+           "R, G, B channels copied to three (CAJ's channel augmentation)", views="channel_exchange"),
     Method("d2rl-oracle", "the multi-spectral images [x, knowable twin of x] / [y, y, y, y]: "
            "a perfect V->IR translation (synthetic world only)",
            unification="multi-spectral", oracle=True, infrared_input="repeated"),

@@ -27,7 +27,7 @@ def baseline(tmp_path_factory):
                       RunDir.create(tmp_path_factory.mktemp("baseline")))
 
 
-@pytest.mark.parametrize("name", ["random-grayscale"])
+@pytest.mark.parametrize("name", ["random-grayscale", "channel-exchange"])
 def test_an_augmentation_method_trains_on_its_views_and_scores_on_raw_images(name, baseline, tmp_path):
     m = run_method(get_config("synthetic-ci", TINY + [f"method={name}"]), RunDir.create(tmp_path / name))
     assert m["method"] == name and m["mAP"] != baseline["mAP"]
@@ -42,3 +42,12 @@ def test_random_grayscale_greys_about_half_and_keeps_the_batch():
     assert torch.equal(labels, torch.arange(400)) and len(mod) == 400
 
 
+def test_channel_exchange_adds_one_band_view_of_each_visible_image():
+    torch.manual_seed(0)
+    x, labels = _images(), torch.tensor([7, 8, 7, 8])
+    out, mod, lab = views("channel_exchange")(x, MOD, labels)
+    assert out.shape == (6, 3, 8, 4) and mod.tolist() == [0, 0, 1, 1, 0, 0] and lab.tolist() == [7, 8, 7, 8, 7, 8]
+    assert torch.equal(out[:2], x[:2]) and torch.equal(out[2:4], x[2:4])   # infrared: equal channels stay
+    for view, original in zip(out[4:], x[:2]):                       # one of R, G, B copied to three
+        assert torch.equal(view[0], view[1]) and torch.equal(view[1], view[2])
+        assert any(torch.equal(view[0], original[c]) for c in range(3))
