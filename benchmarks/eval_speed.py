@@ -14,12 +14,12 @@ The file keeps its first keys for float32 (``eval_speedup_vs_loop``, ``classroom
 import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from bench import eval_speed  # benchmarks/bench.py, beside this script
-from results_file import EXPERIMENTS
 
 CLASSROOM = {"queries": 256, "gallery": 128, "ids": 32}
 
@@ -51,6 +51,7 @@ out = {"command": "python benchmarks/eval_speed.py", "torch": torch.__version__,
        "cpu_count": os.cpu_count(),
        "conditions": "one thread; the machine's cores may be shared with other jobs (see the load "
                      "average), so times vary between runs; the ratios measure both paths alike"}
-(EXPERIMENTS / "eval_speed.json").parent.mkdir(parents=True, exist_ok=True)
-(EXPERIMENTS / "eval_speed.json").write_text(json.dumps(out, indent=2) + "\n")
+path = Path(__file__).resolve().parents[1] / "results" / "experiments" / "eval_speed.json"
+path.parent.mkdir(parents=True, exist_ok=True)
+path.write_text(json.dumps(out, indent=2) + "\n")
 json.dump(out, sys.stdout, indent=2)

@@ -121,19 +121,28 @@ class TIConfig:
                           "batch, the quantiles of its translated images' person-box intensities "
                           "against its real infrared images' (needs schedule.ti_batch_ids)",
                           min=0.0)
-    teacher_ir: str = _opt("", "the infrared teacher: a run of T_F trained on infrared images only "
-                           "(`d2rl train --set tf.train_modality=infrared`; its folder or "
-                           "checkpoint), frozen; it scores T_I's V->IR translations x_hat_i "
-                           "(ti.w_teacher; needs schedule.ti_batch_ids)")
-    w_teacher: float = _opt(0.0, "weight of the infrared teacher's identity cross-entropy + "
-                            "batch-hard triplet on x_hat_i beside the batch's real infrared "
-                            "images", min=0.0)
-    teacher_visible: str = _opt("", "the visible teacher: a run of T_F trained on visible images "
-                                "only (tf.train_modality=visible), frozen; it scores the IR->V "
-                                "translations y_hat_v (ti.w_teacher_visible)")
-    w_teacher_visible: float = _opt(0.0, "weight of the visible teacher's identity cross-entropy "
-                                    "+ batch-hard triplet on y_hat_v beside the batch's real "
-                                    "visible images", min=0.0)
+    w_reid: float = _opt(1.0, "weight of T_F's re-ID loss in the generators' objective during D2RL's "
+                         "joint steps (0: T_I's own objective alone)", min=0.0)
+    teacher: "TeachersConfig" = field(default_factory=lambda: TeachersConfig())
+
+
+@dataclass
+class TeacherConfig:
+    """A frozen single-modality T_F that scores T_I's translations into its modality
+    (``d2rl_lib/training/teacher.py``): its identity cross-entropy + batch-hard triplet on the
+    translations beside the batch's real images of that modality (needs schedule.ti_batch_ids)."""
+
+    run: str = _opt("", "a run of T_F trained on this modality only (`d2rl train --set method=baseline "
+                    "--set tf.train_modality=...`; its folder or checkpoint); '' for none")
+    weight: float = _opt(0.0, "weight of this teacher's term in T_I's objective", min=0.0)
+
+
+@dataclass
+class TeachersConfig:
+    """T_I's teachers, one per modality: ``infrared`` scores x_hat_i, ``visible`` y_hat_v."""
+
+    infrared: TeacherConfig = field(default_factory=TeacherConfig)
+    visible: TeacherConfig = field(default_factory=TeacherConfig)
 
 
 @dataclass
@@ -151,11 +160,9 @@ class TFConfig:
     triplet_margin: float = _opt(0.3, "margin of the batch-hard triplet loss", min=0.0)
     w_id: float = _opt(1.0, "weight of the identity cross-entropy", min=0.0)
     w_triplet: float = _opt(1.0, "weight of the triplet loss", min=0.0)
-    w_reid_to_ti: float = _opt(1.0, "weight of the re-ID loss in the generators' update "
-                               "during joint training", min=0.0)
     train_modality: str = _opt("both", "which images of each re-ID batch T_F learns from: "
                                "'both' modalities (every method), or one of them only: "
-                               "'infrared' trains the infrared teacher of T_I (ti.teacher_ir), "
+                               "'infrared' trains the infrared teacher of T_I (ti.teacher.infrared.run), "
                                "'visible' the visible one", choices=("both", "visible", "infrared"))
     modality_dropout: float = _opt(0.0, "multi-spectral methods: the chance that an image's own "
                                    "channels are blanked before T_F sees it (a visible image keeps "
@@ -271,9 +278,8 @@ class Config:
         m = METHODS[self.method]
         if m.uses_ti:
             self.check_translator()
-        for path, w, name, w_name in ((self.ti.teacher_ir, self.ti.w_teacher, "ti.teacher_ir", "ti.w_teacher"),
-                                      (self.ti.teacher_visible, self.ti.w_teacher_visible,
-                                       "ti.teacher_visible", "ti.w_teacher_visible")):
+        for modality, t in teachers(self.ti):
+            path, w, name, w_name = t.run, t.weight, f"ti.teacher.{modality}.run", f"ti.teacher.{modality}.weight"
             if w > 0 and not path:
                 raise ConfigError(f"{name} is empty while its weight is {w}: give the run of T_F trained on "
                                   f"that modality only (`d2rl train --set tf.train_modality=...`), or set "
@@ -464,7 +470,20 @@ def _flatten(d: Dict[str, Any], prefix: str = ""):
             yield f"{prefix}{k}", v
 
 
+# Keys of earlier versions, read as their new names (saved configs, commands in results/).
+RENAMED = {"ti.teacher_ir": "ti.teacher.infrared.run", "ti.w_teacher": "ti.teacher.infrared.weight",
+           "ti.teacher_visible": "ti.teacher.visible.run", "ti.w_teacher_visible": "ti.teacher.visible.weight",
+           "tf.w_reid_to_ti": "ti.w_reid"}
+
+
+def teachers(ti: "TIConfig"):
+    """(modality, :class:`TeacherConfig`) of each of T_I's teachers, in the order of
+    :class:`TeachersConfig`."""
+    return [(f.name, getattr(ti.teacher, f.name)) for f in dataclasses.fields(ti.teacher)]
+
+
 def _set_path(cfg: Config, key: str, value: Any, from_string: bool) -> None:
+    key = RENAMED.get(key, key)
     fields = {k: f for k, _, f in _walk(cfg)}
     if key not in fields:
         close = [k for k in fields if k.split(".")[-1] == key.split(".")[-1]]

@@ -6,7 +6,9 @@ import math
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))   # not a package
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))                                # not packages
+sys.path.insert(0, str(ROOT / "experiments"))
 
 from bench import ROWS, main, markdown_table, write_markdown  # noqa: E402
 from results_file import merge_run  # noqa: E402

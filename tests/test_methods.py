@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from d2rl_lib.cli import main
-from d2rl_lib.config import ConfigError, get_config
+from d2rl_lib.config import Config, ConfigError, get_config
 from d2rl_lib.data.loading import load_data, load_validation
 from d2rl_lib.data.records import INFRARED, VISIBLE
 from d2rl_lib.data.synthetic import load_synthetic
@@ -92,8 +92,8 @@ def test_a_method_that_cannot_work_is_refused_when_made(fields, words):
     (["method=unify-ir-oracle", "tf.modality_dropout=0.1"], "feeds T_F 3 channels"),
     (["method=d2rl", "tf.train_modality=infrared"], "use method=baseline for a teacher"),
     (["method=d2rl-oracle", "tf.train_modality=visible"], "needs both modalities"),
-    (["ti.teacher_ir=runs/x"], "would teach nothing: ti.w_teacher is 0"),
-    (["ti.teacher_visible=runs/x"], "ti.w_teacher_visible is 0"),
+    (["ti.teacher.infrared.run=runs/x"], "would teach nothing: ti.teacher.infrared.weight is 0"),
+    (["ti.teacher.visible.run=runs/x"], "ti.teacher.visible.weight is 0"),
     (["ti.w_match=1"], "set schedule.ti_batch_ids"),
 ])
 def test_a_config_that_cannot_work_is_refused_with_what_to_set(overrides, words):
@@ -132,6 +132,16 @@ def test_the_plateau_is_where_validation_stops_rising():
     pts = [{"tf_step": s, "val": {"mAP": v}} for s, v in ((1, 10.0), (2, 20.0), (3, 25.0), (4, 25.5), (5, 25.2))]
     assert plateau_step(pts) == 3
     assert plateau_step(pts[:3]) == 3
+
+
+def test_the_earlier_names_of_renamed_keys_still_read():
+    """Commands in results/ and configs saved in checkpoints used the flat teacher keys."""
+    cfg = get_config("synthetic-ci", ["ti.teacher_ir=runs/t", "ti.w_teacher=2", "schedule.ti_batch_ids=4",
+                                      "tf.w_reid_to_ti=0.5"])
+    assert cfg.ti.teacher.infrared.run == "runs/t" and cfg.ti.teacher.infrared.weight == 2.0
+    assert cfg.ti.w_reid == 0.5
+    assert Config.from_dict({"ti": {"teacher_visible": "runs/v", "w_teacher_visible": 1.0},
+                             "schedule": {"ti_batch_ids": 4}}).ti.teacher.visible.run == "runs/v"
 
 
 def test_every_method_is_named_in_the_config_choices():

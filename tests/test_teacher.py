@@ -1,4 +1,4 @@
-"""The single-modality teachers of T_I (ti.teacher_ir / ti.teacher_visible), the teachers'
+"""The single-modality teachers of T_I (ti.teacher.infrared / ti.teacher.visible), the teachers'
 training (tf.train_modality), the [y, y, y, y] infrared input and modality dropout."""
 import pytest
 import torch
@@ -64,15 +64,15 @@ def test_a_teacher_of_both_modalities_or_of_other_people_is_refused(teachers):
 
 
 def test_config_asks_for_the_teacher_and_labelled_batches():
-    with pytest.raises(ConfigError, match="ti.teacher_ir is empty"):
-        get_config("synthetic-ci", ["ti.w_teacher=1"])
+    with pytest.raises(ConfigError, match="ti.teacher.infrared.run is empty"):
+        get_config("synthetic-ci", ["ti.teacher.infrared.weight=1"])
     with pytest.raises(ConfigError, match="schedule.ti_batch_ids"):
-        get_config("synthetic-ci", ["ti.w_teacher=1", "ti.teacher_ir=runs/x", "schedule.ti_batch_ids=0"])
+        get_config("synthetic-ci", ["ti.teacher.infrared.weight=1", "ti.teacher.infrared.run=runs/x", "schedule.ti_batch_ids=0"])
 
 
 def test_t_i_objective_gains_the_teachers_term_and_it_moves_g_i(teachers):
-    cfg = get_config("synthetic-ci", TINY + TI_TINY + [f"ti.teacher_ir={teachers['infrared'].root}",
-                                                       "ti.w_teacher=1"])
+    cfg = get_config("synthetic-ci", TINY + TI_TINY + [f"ti.teacher.infrared.run={teachers['infrared'].root}",
+                                                       "ti.teacher.infrared.weight=1"])
     train, _ = load_data(cfg)
     torch.manual_seed(0)
     trainer = TITrainer(cfg, torch.device("cpu"))

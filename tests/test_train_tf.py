@@ -167,14 +167,14 @@ def test_gradients_reach_the_generators_only_in_joint_training():
 
 
 def _generator_grads(w_reid=None):
-    """The generators' gradients after one joint step with ``tf.w_reid_to_ti=w_reid``, or
+    """The generators' gradients after one joint step with ``ti.w_reid=w_reid``, or
     (None) after one backward of T_I's objective alone, from the same trainers, batch and
     random draws (the gradients stay after the step: the next update zeroes them)."""
     import torch
 
     from d2rl_lib.training.joint import JointStep
 
-    extra = [] if w_reid is None else [f"tf.w_reid_to_ti={w_reid}"]
+    extra = [] if w_reid is None else [f"ti.w_reid={w_reid}"]
     ti, tf = _trainers(get_config("synthetic-ci", TI_TINY + extra))
     raw, mod, labels = _joint_batch()
     torch.manual_seed(1)
@@ -190,8 +190,8 @@ def _generator_grads(w_reid=None):
     return [p.grad.clone() for p in ti.t_i.generator_parameters() if p.grad is not None]
 
 
-def test_w_reid_to_ti_weighs_the_re_id_loss_in_the_generators_gradient():
-    """tf.w_reid_to_ti = 0: the joint step leaves the generators' gradient to T_I's objective
+def test_w_reid_weighs_the_re_id_loss_in_the_generators_gradient():
+    """ti.w_reid = 0: the joint step leaves the generators' gradient to T_I's objective
     alone; > 0: the re-ID loss adds to it, in proportion to w."""
     import torch
 

@@ -1,4 +1,4 @@
-"""ceilings.translation_ceiling (benchmarks/translation_ceiling.py): the knowable part of
+"""ceilings.translation_ceiling (experiments/translation_ceiling.py): the knowable part of
 the infrared twin."""
 import dataclasses
 

@@ -5,10 +5,10 @@ measures here ask what the world itself allows, with no translator in the loop:
 
 - :func:`translation_ceiling`: how high ``v2i_corr`` could go, the infrared twin
   rendered again with its unknowable parts removed (notebook 03,
-  ``benchmarks/translation_ceiling.py``);
+  ``experiments/translation_ceiling.py``);
 - :func:`perfect_translation_scores`: how a trained raw-image model scores the IR->V
   protocol when one side is replaced by its true twin, the premise of D2RL (Sec. 3)
-  tested without a translator (notebook 06, ``benchmarks/oracle_translation.py``).
+  tested without a translator (notebook 06, ``experiments/oracle_translation.py``).
 
 Both render from :class:`~d2rl_lib.data.synthetic.world.WorldSpec`; the parts taken
 away are its fields (``ir_hidden_sd``, ``sensor_noise``, ``average_materials``,
@@ -52,7 +52,7 @@ def perfect_translation_scores(run, translators: Optional[Dict[str, torch.nn.Mod
     :func:`~d2rl_lib.evaluation.fidelity.translation_fidelity` measures a translator. ``translators``
     (name -> T_I) adds a row ``gallery_translated_by_<name>`` per translator: the gallery
     as that T_I translates it, with its ``v2i_corr``, to place real translators between
-    ``as_is`` and the twins. Notebook 06; ``benchmarks/oracle_translation.py``."""
+    ``as_is`` and the twins. Notebook 06; ``experiments/oracle_translation.py``."""
     test, knowable = usefulness.test_sets(run)
     vis = test.modality == VISIBLE
     v = torch.from_numpy(vis)[:, None, None, None]

@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ..config import Config, ConfigError, differences, get_config
+from ..config import Config, ConfigError, TeachersConfig, differences, get_config
 from ..errors import UserError
 from ..evaluation.retrieval import chance_level, extract_features, sysu_trials
 from ..methods import METHOD_NAMES, method as method_named
@@ -269,7 +269,7 @@ def trained_taught(cfg: Config, method: str, quiet: bool = False):
         raise UserError(f"method {method!r} has no T_I; the taught T_I serves the methods with one")
     saved = Config.from_dict(read_ti_stage(TAUGHT_TI)["config"])
     c = method_config(cfg, method, TAUGHT_TI)
-    c.ti = dataclasses.replace(saved.ti, teacher_ir="", w_teacher=0.0, teacher_visible="", w_teacher_visible=0.0)
+    c.ti = dataclasses.replace(saved.ti, teacher=TeachersConfig())      # its teachers taught it; none here
     c.validate()
     root = run_root(cfg) / f"taught-{method}"
     cached = _train_or_load(root, c, ("metrics.json", "checkpoints/last.pt"), run_method,

@@ -83,7 +83,7 @@ def chance_level(test: ImageSet, mode: str = "all", shots: int = 1, trials: int 
     """What a method that learned nothing scores: :func:`evaluate_sysu_like` on random
     Gaussian features (``draws`` seeded draws of [N, ``dim``]). Returns ``{"rank1", "rank10",
     "mAP", "mINP"}`` as ``{"mean", "sd"}`` over the draws, in percent, and ``"cmc"``: the
-    mean CMC curve [max_rank] in percent (notebooks 01, 05, 06; benchmarks/chance_level.py)."""
+    mean CMC curve [max_rank] in percent (notebooks 01, 05, 06; experiments/chance_level.py)."""
     rows, curves = [], []
     for draw in range(draws):
         feats = torch.randn(len(test.pids), dim, generator=torch.Generator().manual_seed(draw))

@@ -7,10 +7,10 @@ from a checkpoint):
 - the resolved configuration (``cfg``),
 - T_F, the re-ID network (paper Sec. 3.2), in eval mode,
 - T_I, the image-level network (paper Sec. 3.1), in eval mode, for the methods
-  that have one (``unify-ir``, ``unify-visible``, ``d2rl``, ``d2rl-frozen``),
-- ``prepare``: the method's input transform, uint8 images [B, 3, H, W] + modality
-  [B] -> float images [B, C, H, W] in [-1, 1] that T_F takes (raw, grey-converted
-  or unified by T_I),
+  that have one (``Method.uses_ti``: the unifications and the D2RL methods),
+- ``prepare``: the method's evaluation transform (:func:`d2rl_lib.inputs.prepare_for`),
+  uint8 images [B, 3, H, W] + modality [B] -> float images [B, C, H, W] in [-1, 1] that
+  T_F takes (raw, grey-converted, unified by T_I or by the oracle's twin),
 - the run's ``metrics.json``, when there is one.
 
     run = load_run("runs/demo-synthetic-classroom/d2rl")
@@ -45,7 +45,7 @@ class TrainedRun:
 
     cfg: Config
     t_f: T_F                                   # eval mode
-    t_i: Optional[T_I]                         # eval mode; None for baseline / grayscale
+    t_i: Optional[T_I]                         # eval mode; None for the methods without T_I
     prepare: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     metrics: Optional[dict]                    # metrics.json of the run, if present
     checkpoint: Path

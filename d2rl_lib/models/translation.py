@@ -244,7 +244,7 @@ class T_I(nn.Module):
         latent_ch = private_v.out_channels
         shared_enc = ResBlock(latent_ch)                 # last encoder block, shared
         shared_dec = ResBlock(latent_ch)                 # first generator block, shared
-        self.spectral = ti_cfg.output in ("spectral", "reflectance")   # G_i maps the pixels by P_v
+        self.maps_pixels = ti_cfg.output in ("spectral", "reflectance")   # G_i maps the pixels by P_v
 
         def colour_map() -> Generator:                   # G_v of both: per-place colour maps of y
             identity = torch.cat([torch.eye(3).flatten(), torch.zeros(3)])    # [3*3 + 3]

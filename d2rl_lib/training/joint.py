@@ -34,11 +34,11 @@ from .ti import TITrainer
 class JointStep:
     """Owns a D2RL joint update: the two trainers it moves, the gradient scaler of their shared
     backward pass and the weight w of the re-ID loss in the generators' update
-    (``tf.w_reid_to_ti``). See the module docstring for the order of its parts."""
+    (``ti.w_reid``). See the module docstring for the order of its parts."""
 
     def __init__(self, ti: TITrainer, tf: TFTrainer, method: Method = METHODS["d2rl"]):
         self.ti, self.tf, self.method = ti, tf, method
-        self.w_reid = tf.cfg.tf.w_reid_to_ti
+        self.w_reid = ti.cfg.ti.w_reid
         self.scaler = grad_scaler(tf.device, tf.amp)                  # active for fp16 only
 
     def __call__(self, raw: torch.Tensor, modality: torch.Tensor,

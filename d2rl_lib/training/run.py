@@ -32,7 +32,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import distributed
-from ..config import Config, ConfigError, differences
+from ..config import Config, ConfigError, differences, valid_keys
 from ..data.augment import augment_batch, reid_augment
 from ..data.files import step_batches
 from ..data.loading import load_data
@@ -231,18 +231,19 @@ def score_run(run: MethodRun) -> dict:
 
 
 # Who taught T_I says how it was trained, not what it is: a method run loads a taught T_I
-# without naming its teachers (and its joint steps, if any, go on without them).
-TEACHER_KEYS = ("ti.teacher_ir", "ti.w_teacher", "ti.teacher_visible", "ti.w_teacher_visible")
+# without naming its teachers (and its joint steps, if any, go on without them); the weight of
+# the re-ID loss in the joint steps is the method run's own.
+NOT_THE_TRANSLATOR = ("ti.w_reid",) + tuple(k for k in valid_keys() if k.startswith("ti.teacher."))
 
 
 def load_ti_init(ti: TITrainer, cfg: Config) -> None:
     """Load the T_I stage checkpoint ``cfg.schedule.ti_init`` into ``ti`` (models and
     optimisers), refusing one whose ``ti`` settings differ from ``cfg.ti`` (its teachers
-    aside: :data:`TEACHER_KEYS`)."""
+    aside: :data:`NOT_THE_TRANSLATOR`)."""
     path = Path(cfg.schedule.ti_init)
     state = read_ti_stage(path, f"schedule.ti_init={str(path)!r}")
     try:
-        diff = differences(state.get("config", {}), cfg, prefix="ti.", ignore=TEACHER_KEYS)
+        diff = differences(state.get("config", {}), cfg, prefix="ti.", ignore=NOT_THE_TRANSLATOR)
     except ConfigError as e:
         raise UserError(f"{path}: its stored configuration is not valid here ({e}); train T_I again") from None
     if diff:

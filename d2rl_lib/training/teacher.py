@@ -10,7 +10,8 @@ x_hat_i = G_i(E_v(x_k)) asks for k's infrared appearance. The cross-modal identi
 that SYSU-MM01 and RegDB give (no pixel pairs) become a per-person signal for the translator.
 
 :class:`Teacher` holds such a frozen T_F (BatchNorm in eval mode, no parameter trained) and
-gives T_I's objective the term (``ti.w_teacher``, ``ti.w_teacher_visible``)
+gives T_I's objective the term (``ti.teacher.infrared``, ``ti.teacher.visible``;
+:func:`d2rl_lib.training.objective.terms_of`)
 
     CE(teacher(translated), k_translated) + triplet_batch-hard([translated, real], [k_t, k_r])
 
@@ -20,7 +21,7 @@ other instants (identity-labelled T_I batches, ``schedule.ti_batch_ids``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict
 
 import torch
 
@@ -76,10 +77,3 @@ class Teacher:
         tri = batch_hard_triplet(f, torch.cat([k_t, k_real.to(logits.device)]), self.margin)
         acc = (logits.argmax(1) == k_t).float().mean()
         return {"loss": ce + tri, "ce": ce, "triplet": tri, "acc": acc}
-
-
-def teachers_of(cfg: Config, device: torch.device) -> Dict[str, Optional[Teacher]]:
-    """The teachers ``cfg.ti`` names (those with a weight above 0), by modality."""
-    w = cfg.ti
-    return {"infrared": Teacher(w.teacher_ir, "infrared", cfg, device) if w.w_teacher > 0 else None,
-            "visible": Teacher(w.teacher_visible, "visible", cfg, device) if w.w_teacher_visible > 0 else None}

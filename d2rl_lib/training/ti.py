@@ -40,10 +40,10 @@ from ..data.samplers import CrossModalityPKSampler
 from ..data.records import INFRARED, VISIBLE, ImageSet, to_signed, to_uint8
 from ..errors import UserError
 from ..evaluation.fidelity import translation_fidelity
-from ..losses.translation import (d_accuracy, gan_d_loss, gan_g_loss, identity_match_loss,
+from ..losses.translation import (d_accuracy, gan_d_loss, gan_g_loss,
                                  kl_loss, recon_loss)
 from ..models.translation import T_I
-from .teacher import teachers_of
+from .objective import Batch, terms_of
 from ..runtime import (Checkpointed, LossGuard, Progress, RunDir, Update, amp_dtype, autocast,
                       choose_device, grad_scaler, load_checkpoint, scaled_update, seed_everything,
                       set_threads)
@@ -57,9 +57,9 @@ class TITrainer:
         self.t_i = T_I(cfg.ti).to(device)
         o = cfg.optim
         betas = (o.ti_beta1, o.ti_beta2)
-        spectral = list(self.t_i.P_v.parameters()) if self.t_i.spectral else []
-        rest = [p for p in self.t_i.generator_parameters() if all(p is not q for q in spectral)]
-        groups = [{"params": rest}] + ([{"params": spectral, "lr": o.ti_spectral_lr}] if spectral else [])
+        pixel_map = list(self.t_i.P_v.parameters()) if self.t_i.maps_pixels else []   # spectral, reflectance
+        rest = [p for p in self.t_i.generator_parameters() if all(p is not q for q in pixel_map)]
+        groups = [{"params": rest}] + ([{"params": pixel_map, "lr": o.ti_spectral_lr}] if pixel_map else [])
         self.opt_g = torch.optim.Adam(groups, lr=o.ti_lr, betas=betas, weight_decay=o.ti_weight_decay)
         self.opt_d = torch.optim.Adam(self.t_i.discriminator_parameters(), lr=o.ti_lr, betas=betas,
                                       weight_decay=o.ti_weight_decay)
@@ -67,7 +67,7 @@ class TITrainer:
         self.scaler_g, self.scaler_d = grad_scaler(device, self.amp), grad_scaler(device, self.amp)
         self.update_d = Update(self.opt_d, self.t_i.discriminator_parameters())
         self.update_g = Update(self.opt_g, self.t_i.generator_parameters())
-        self.teachers = teachers_of(cfg, device)                      # frozen, by modality (ti.teacher_*)
+        self.terms = terms_of(cfg, device)                           # the match, the teachers (objective.py)
 
     def d_step(self, x: torch.Tensor, y: torch.Tensor) -> Dict[str, float]:
         t, kind = self.t_i, self.cfg.ti.gan_loss
@@ -87,10 +87,9 @@ class TITrainer:
     def g_losses(self, x: torch.Tensor, y: torch.Tensor, kx: Optional[torch.Tensor] = None,
                  ky: Optional[torch.Tensor] = None):
         """All generator-side terms; returns (weighted total, parts, x_vi, y_iv). ``kx``, ``ky``:
-        the identities of x and y [B], for the identity-level match (``ti.w_match``) and the
-        single-modality teachers (``ti.w_teacher``, ``ti.w_teacher_visible``:
-        :mod:`d2rl_lib.training.teacher`)."""
-        t, w, kind = self.t_i, self.cfg.ti, self.cfg.ti.gan_loss
+        the identities of x and y [B], for the further terms (:attr:`terms`,
+        :func:`d2rl_lib.training.objective.terms_of`: the identity-level match, the teachers)."""
+        t, c, kind = self.t_i, self.cfg.ti, self.cfg.ti.gan_loss
         with autocast(self.device, self.amp):
             mu_v, lv_v = t.E_v(x)                                     # [B, 4c, H/s, W/s]
             mu_i, lv_i = t.E_i(y)
@@ -111,21 +110,14 @@ class TITrainer:
             "cycle_kl": kl_loss(f(mu_vi), lv_vi) + kl_loss(f(mu_iv), lv_iv),
             "cycle": recon_loss(x, f(x_cyc)) + recon_loss(y, f(y_cyc)),
         }
-        total = (w.w_kl * parts["kl"] + w.w_recon * parts["recon"] + w.w_gan * parts["gan"]
-                 + w.w_cycle_kl * parts["cycle_kl"] + w.w_cycle * parts["cycle"])
-        if w.w_match and kx is not None:
-            parts["match"] = identity_match_loss(f(x_vi), kx, y, ky)
-            total = total + w.w_match * parts["match"]
-        if kx is not None:
-            for modality, weight, translated, k_t, real, k_r in (
-                    ("infrared", w.w_teacher, x_vi, kx, y, ky),               # x_hat_i beside real y
-                    ("visible", w.w_teacher_visible, y_iv, ky, x, kx)):       # y_hat_v beside real x
-                teacher = self.teachers[modality]
-                if teacher is not None:
-                    out = teacher.loss(f(translated), k_t, real, k_r)
-                    parts[f"teacher_{modality}"] = out["loss"]
-                    parts[f"teacher_{modality}_acc"] = out["acc"]
-                    total = total + weight * out["loss"]
+        total = (c.w_kl * parts["kl"] + c.w_recon * parts["recon"] + c.w_gan * parts["gan"]
+                 + c.w_cycle_kl * parts["cycle_kl"] + c.w_cycle * parts["cycle"])
+        if kx is not None:                                            # identity-labelled batch
+            batch = Batch(x, y, kx, ky, f(x_vi), f(y_iv))
+            for term in self.terms:
+                out = term.compute(batch)
+                parts.update({term.name: out.pop("loss"), **out})
+                total = total + term.weight * parts[term.name]
         return total, parts, f(x_vi), f(y_iv)
 
     def g_step(self, x: torch.Tensor, y: torch.Tensor, kx: Optional[torch.Tensor] = None,
@@ -217,7 +209,7 @@ def train_ti_steps(trainer: TITrainer, batches: UnpairedBatches, start: int, ste
         g = trainer.g_step(x, y, kx=kx, ky=ky)
         vals = guard.check(step, {**{k: v for k, v in g.items()}, "d": d["d"]})
         guard.check_collapse(step, d["d_acc"])
-        for k in ("teacher_infrared_acc", "teacher_visible_acc"):      # logged when a teacher teaches
+        for k in (k for term in trainer.terms for k in term.logged):  # what the further terms log
             if k in vals and k not in history:
                 history[k] = []
         if (step + 1) % cfg.schedule.log_every == 0 or step + 1 == steps:

@@ -2,7 +2,7 @@
 visible gallery replaced by each translator's renderings (``d2rl_lib.analysis.usefulness``).
 
 The scorer (``--scorer``) is a trained ``baseline`` run that never taught the translators
-(a checkpoint whose ``meta.teacher_run``, ``ti.teacher_ir`` or ``ti.teacher_visible`` is the scorer is
+(a checkpoint whose ``meta.teacher_run`` or one of its ``ti.teacher.*.run`` is the scorer is
 refused). Reference rows: ``raw``
 (the gallery as it is), ``grey``, ``knowable_twin`` (the twin without the garments' hidden
 part) and ``true_twin``; ``--ti NAME=CHECKPOINT`` (repeatable) adds a T_I stage checkpoint's
@@ -12,7 +12,7 @@ the true twin on the person and over the whole frame; a T_I's row also has noteb
 shared-latent measure (``latent_sharing``: the distance of E_v(x) to its twin's code E_i(y) over
 the distance to another person's, ``analysis.probes.latent_sharing``; 1 = not shared).
 
-    python benchmarks/translator_usefulness.py --scorer runs/baseline-s1 \\
+    python experiments/translator_usefulness.py --scorer runs/baseline-s1 \\
         [--ti NAME=runs/ti/ti_last.pt ...] [--run-ti NAME=runs/d2rl ...] [--skip-references]
 
 Writes (merges into) results/experiments/translator-usefulness.json: one row per (scorer,
@@ -30,11 +30,12 @@ import torch
 
 from d2rl_lib.analysis.probes import latent_sharing
 from d2rl_lib.analysis.usefulness import gallery_usefulness, reference_renderings, test_sets, translated
+from d2rl_lib.config import Config, teachers
 from d2rl_lib.runtime import load_checkpoint
 from d2rl_lib.evaluation.trained import load_run
 from d2rl_lib.training.ti import load_ti_stage
 
-from results_file import EXPERIMENTS  # benchmarks/results_file.py, beside this script
+from results_file import EXPERIMENTS  # experiments/results_file.py, beside this script
 
 PROTOCOL = ("IR->V, SYSU-like (infrared queries cams 3/6 against a visible single-shot all-search "
             "gallery, 10 seeded trials), the scorer's config; the visible gallery replaced by the "
@@ -62,8 +63,8 @@ def main() -> int:
             raise SystemExit(f"--ti {item!r}: write NAME=CHECKPOINT")
         state = load_checkpoint(path)
         meta[name] = state.get("meta", {})
-        ti_cfg = state.get("config", {}).get("ti", {})               # the library's teachers (ti.teacher_*)
-        for teacher in (meta[name].get("teacher_run"), ti_cfg.get("teacher_ir"), ti_cfg.get("teacher_visible")):
+        ti = Config.from_dict(state["config"]).ti if "config" in state else None   # the library's teachers
+        for teacher in [meta[name].get("teacher_run")] + ([t.run for _, t in teachers(ti)] if ti else []):
             if teacher and Path(teacher).resolve() == Path(args.scorer).resolve():
                 raise SystemExit(f"{path} was taught by {teacher}: score it with another run")
         t_is[name] = load_ti_stage(path)[0]
@@ -79,7 +80,7 @@ def main() -> int:
     rows = gallery_usefulness(run, renderings, test)
     for name, t_i in t_is.items():               # notebook 02's shared-latent measure, same test set
         rows[name]["latent_sharing"] = latent_sharing(t_i, test)["ratio"]
-    command = "python benchmarks/translator_usefulness.py " + " ".join(sys.argv[1:])
+    command = "python experiments/translator_usefulness.py " + " ".join(sys.argv[1:])
     path = Path(args.out)
     data = json.loads(path.read_text()) if path.is_file() else {"what": __doc__.split("\n\n")[0], "rows": []}
     kept = [r for r in data["rows"] if not (r["scorer"] == args.scorer and r["name"] in rows)]

@@ -25,7 +25,7 @@ of the knowable twin show what the correlation rewards:
 Each rendering is the preset's world with some ``WorldSpec`` fields changed
 (``d2rl_lib.analysis.ceilings.CEILING_VARIANTS``); the preset's own world is not touched.
 
-    python benchmarks/translation_ceiling.py [--config synthetic-classroom]
+    python experiments/translation_ceiling.py [--config synthetic-classroom]
 
 Writes results/experiments/translation-ceiling-<preset>.json.
 """
@@ -41,7 +41,7 @@ from d2rl_lib.analysis.ceilings import translation_ceiling
 from d2rl_lib.config import get_config
 from d2rl_lib.data.synthetic.world import WorldSpec
 
-from results_file import EXPERIMENTS  # benchmarks/results_file.py, beside this script
+from results_file import EXPERIMENTS  # experiments/results_file.py, beside this script
 
 
 def main() -> int:
@@ -57,7 +57,7 @@ def main() -> int:
     scores = translation_ceiling(WorldSpec.from_config(cfg.data), cfg.data.images_per_camera)
     data = {"what": __doc__.split("\n\n")[0], "preset": args.config, "scores": scores,
             "seconds": round(time.perf_counter() - t0, 1),
-            "command": "python benchmarks/translation_ceiling.py " + " ".join(sys.argv[1:])}
+            "command": "python experiments/translation_ceiling.py " + " ".join(sys.argv[1:])}
     out = Path(args.out or EXPERIMENTS / f"translation-ceiling-{args.config}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(data, indent=2) + "\n")

@@ -1,6 +1,6 @@
 """The chance level of the test protocol: IR→V scores of random features.
 
-    python benchmarks/chance_level.py [--config synthetic-classroom] [--draws 20]
+    python experiments/chance_level.py [--config synthetic-classroom] [--draws 20]
 
 A method whose infrared→visible mAP is close to this has learned little about matching a
 person across modalities. Writes results/chance-<preset>.json.
@@ -32,7 +32,7 @@ def main() -> int:
     test = load_synthetic(cfg.data).test
     d = cfg.data
     c = chance_level(test, d.search_mode, d.shots, d.trials, d.gallery_sampler, draws=args.draws, dim=args.dim)
-    out = {"command": "python benchmarks/chance_level.py " + " ".join(sys.argv[1:]), "preset": args.config,
+    out = {"command": "python experiments/chance_level.py " + " ".join(sys.argv[1:]), "preset": args.config,
            "draws": args.draws, "protocol": c["protocol"]}
     for k in ("rank1", "rank10", "mAP", "mINP"):
         out[f"{k}_mean"], out[f"{k}_sd"] = round(c[k]["mean"], 2), round(c[k]["sd"], 2)

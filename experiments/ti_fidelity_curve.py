@@ -5,8 +5,8 @@ measures ``d2rl_lib.evaluation.fidelity.translation_fidelity`` on the hidden tes
 ``--every`` steps, so one can see whether a longer schedule would reach the V->IR
 correlation the T_I issue asks for (0.5), or whether it has levelled off.
 
-    python benchmarks/ti_fidelity_curve.py --steps 2000 --every 500
-    python benchmarks/ti_fidelity_curve.py --steps 1200 --every 300 --set ti.w_cycle=1
+    python experiments/ti_fidelity_curve.py --steps 2000 --every 500
+    python experiments/ti_fidelity_curve.py --steps 1200 --every 300 --set ti.w_cycle=1
 
 Writes (merges into) results/experiments/ti-fidelity-curve-<preset>.json, one entry per command.
 """
@@ -26,7 +26,7 @@ from d2rl_lib.runtime import seed_everything
 from d2rl_lib.data.loading import load_data
 from d2rl_lib.training.ti import TITrainer, UnpairedBatches, train_ti_steps
 
-from results_file import EXPERIMENTS, merge_run  # benchmarks/results_file.py, beside this script
+from results_file import EXPERIMENTS, merge_run  # experiments/results_file.py, beside this script
 
 
 def main() -> int:
@@ -64,7 +64,7 @@ def main() -> int:
                "seconds": round(time.perf_counter() - t0, 1)}
         curve.append(row)
         print(json.dumps(row), flush=True)
-    command = "python benchmarks/ti_fidelity_curve.py " + " ".join(sys.argv[1:])
+    command = "python experiments/ti_fidelity_curve.py " + " ".join(sys.argv[1:])
     out = Path(args.out or EXPERIMENTS / f"ti-fidelity-curve-{args.config}.json")
     merge_run(out, __doc__.split("\n\n")[0], {"command": command, "settings": args.sets, "curve": curve})
     print(f"wrote {out}")

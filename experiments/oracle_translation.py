@@ -14,7 +14,7 @@ its twin (``d2rl_lib.analysis.ceilings.perfect_translation_scores``; notebook 06
 - ``gallery_translated_by_<NAME>`` for each ``--ti NAME=CHECKPOINT``: the gallery as that
   T_I translates it, with its correlation to the true twins.
 
-    python benchmarks/oracle_translation.py [--run runs/notebooks/synthetic-classroom-seed0/baseline]
+    python experiments/oracle_translation.py [--run runs/notebooks/synthetic-classroom-seed0/baseline]
         [--ti notebook02=runs/notebooks/synthetic-classroom-seed0/ti/checkpoints/ti_last.pt]
 
 Writes results/experiments/oracle-translation-<preset>.json.
@@ -32,7 +32,7 @@ from d2rl_lib.analysis.ceilings import PERFECT_TRANSLATIONS, perfect_translation
 from d2rl_lib.training.ti import load_ti_stage
 from d2rl_lib.evaluation.trained import load_run
 
-from results_file import EXPERIMENTS  # benchmarks/results_file.py, beside this script
+from results_file import EXPERIMENTS  # experiments/results_file.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,7 +56,7 @@ def main() -> int:
         translators[name] = load_ti_stage(path)[0]
     scores = perfect_translation_scores(run, translators)
     fid = scores.pop("knowable_infrared_fidelity")
-    out = {"what": __doc__.split("\n\n")[0], "command": "python benchmarks/oracle_translation.py "
+    out = {"what": __doc__.split("\n\n")[0], "command": "python experiments/oracle_translation.py "
            + " ".join(sys.argv[1:]), "run": args.run, "method": run.cfg.method,
            "preset": run.cfg.preset, "seed": run.cfg.runtime.seed,
            "protocol": "IR->V, SYSU-like, as the run's config", "variants": PERFECT_TRANSLATIONS,

@@ -22,10 +22,10 @@ batch's visible images (training-mode codes, as the GAN and cycle terms see them
 
 Fidelity of the translations of the test identities' visible images (person correlation / L1
 against the true twins, and over the whole frame) is logged every ``--eval-every`` steps;
-usefulness is measured afterwards by ``benchmarks/translator_usefulness.py`` with a scorer
+usefulness is measured afterwards by ``experiments/translator_usefulness.py`` with a scorer
 that never taught (e.g. the seed-1 baseline).
 
-    python benchmarks/ti_taught.py --teacher reid \
+    python experiments/ti_taught.py --teacher reid \
         --teacher-run runs/baseline-s0 --w-teacher 1 --steps 1000 --batch 32 --batch-ids 8 \
         --set ti.output=image --save runs/ti-reid/ti_last.pt
 
@@ -55,7 +55,7 @@ from d2rl_lib.runtime import save_checkpoint, scaled_update, seed_everything
 from d2rl_lib.training.ti import TITrainer
 from d2rl_lib.evaluation.trained import load_run
 
-from results_file import EXPERIMENTS, merge_run  # benchmarks/results_file.py, beside this script
+from results_file import EXPERIMENTS, merge_run  # experiments/results_file.py, beside this script
 
 
 class Batches:
@@ -151,7 +151,7 @@ def main() -> int:
                     "the steps already done, so that the batches continue)")
     ap.add_argument("--out", default=str(EXPERIMENTS / "ti-taught.json"))
     args = ap.parse_args()
-    command = "python benchmarks/ti_taught.py " + " ".join(sys.argv[1:])
+    command = "python experiments/ti_taught.py " + " ".join(sys.argv[1:])
     torch.set_num_threads(args.threads)
     overrides = list(args.set) + [f"runtime.seed={args.seed}", f"runtime.threads={args.threads}",
                                   f"schedule.ti_batch={args.batch}", f"schedule.ti_batch_ids={args.batch_ids}"]

@@ -12,8 +12,8 @@ encoder, generator or exposure around it, by one of three signals:
   what the match learns without knowing who is who);
 - ``gan``: a person-view discriminator (LSGAN), no identities.
 
-    python benchmarks/spectral_probe.py --signal match --seed 0
-    python benchmarks/spectral_probe.py --signal match-shuffled --seed 0
+    python experiments/spectral_probe.py --signal match --seed 0
+    python experiments/spectral_probe.py --signal match-shuffled --seed 0
 
 Writes (merges into) results/experiments/spectral-probe-<preset>.json, one row per command.
 """
@@ -37,7 +37,7 @@ from d2rl_lib.models.translation import Discriminator
 from d2rl_lib.data.loading import load_data
 from d2rl_lib.training.ti import UnpairedBatches
 
-from results_file import EXPERIMENTS, merge_run  # benchmarks/results_file.py, beside this script
+from results_file import EXPERIMENTS, merge_run  # experiments/results_file.py, beside this script
 
 
 def main() -> int:
@@ -102,7 +102,7 @@ def main() -> int:
             print(curve[-1], flush=True)
     row = {"signal": a.signal, "seed": a.seed, "steps": a.steps, "batch": f"{a.ids} ids x {a.k}",
            "lr": a.lr, "world_weights": world_weights, "seconds": round(time.perf_counter() - t0, 1), "curve": curve,
-           "command": "python benchmarks/spectral_probe.py " + " ".join(sys.argv[1:])}
+           "command": "python experiments/spectral_probe.py " + " ".join(sys.argv[1:])}
     out = Path(a.out) if a.out else EXPERIMENTS / f"spectral-probe-{cfg.preset}.json"
     merge_run(out, __doc__.split("\n\n")[1].replace("\n", " "), row)
     print(f"wrote {out}")

@@ -1,7 +1,7 @@
 """How much one training run's IR->V mAP moves, over seeds, thread counts and machines: the
 noise every verdict of the notebooks is read against (``d2rl_lib.course.notebook.verdict``).
 
-    python benchmarks/run_noise.py --ablation results/ablation.json --method baseline \\
+    python experiments/run_noise.py --ablation results/ablation.json --method baseline \\
         --run threads2=runs/i27/threads2/seed0-baseline --run threads2=runs/i27/threads2/seed1-baseline \\
         --reported "machine-B=0:31.3,1:29.8,2:34.2,3:30.8" --reported-source "issue 27 ..."
 
@@ -62,7 +62,7 @@ def main() -> int:
            "this_machine_one_thread": here, "other_conditions": other,
            "condition_differences": diffs, "seed_sd": round(seed_sd, 2),
            "condition_sd": round(condition_sd, 2), "run_sd": round(max(seed_sd, condition_sd), 2),
-           "command": "python benchmarks/run_noise.py " + " ".join(sys.argv[1:])}
+           "command": "python experiments/run_noise.py " + " ".join(sys.argv[1:])}
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps({k: out[k] for k in ("this_machine_one_thread", "condition_differences", "seed_sd",
                                           "condition_sd", "run_sd")}, indent=1))

@@ -1,4 +1,4 @@
-"""Where the diagnostics of ``benchmarks/`` write, and ``merge_run``.
+"""Where the research scripts of ``experiments/`` write, and ``merge_run``.
 
 ``results/`` holds what the story cites (README, notebooks, ``make demo``: the ablation,
 the translation table, the chance level, the gap, the benchmark table, timings);
@@ -17,7 +17,7 @@ EXPERIMENTS = Path(__file__).resolve().parents[1] / "results" / "experiments"
 def merge_run(path: Path, what: str, row: dict) -> None:
     """Add ``row`` to the ``runs`` of the results file ``path`` (created with ``what`` if
     missing), replacing an earlier row of the same ``command``: re-running a diagnostic
-    updates its row, a different command adds one (``benchmarks/ti_*.py``)."""
+    updates its row, a different command adds one (``experiments/ti_*.py``)."""
     data = json.loads(path.read_text()) if path.is_file() else {"what": what, "runs": []}
     data["runs"] = [r for r in data["runs"] if r.get("command") != row["command"]] + [row]
     path.parent.mkdir(parents=True, exist_ok=True)

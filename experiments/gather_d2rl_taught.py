@@ -11,7 +11,7 @@ The runs are trained by the CLI, one at a time at one thread, e.g.
 
 and this script reads each run folder's metrics.json and config.json:
 
-    python benchmarks/gather_d2rl_taught.py runs/baseline-s0 runs/d2rlf-reid-s0 ...
+    python experiments/gather_d2rl_taught.py runs/baseline-s0 runs/d2rlf-reid-s0 ...
 
 Rows are replaced when gathered again (keyed by run folder). The reference row is the
 committed results/ablation.json baseline (30.6 +- 1.6 over seeds 0-2; chance 7.0).

@@ -1,6 +1,6 @@
 """Gather the translation fidelity of T_I stage runs into results/translation.json.
 
-    python benchmarks/gather_translation.py \\
+    python experiments/gather_translation.py \\
         --run default=runs/notebooks/synthetic-classroom-seed0/ti \\
         --run unit-defaults=runs/diagnostics/ti-variants/unit-defaults ...
 
@@ -8,7 +8,7 @@ The first run is the preset's own T_I (the one the notebooks and the ablation us
 named ``<first>-seedN`` are the same T_I with other seeds, averaged in ``over_seeds`` against
 histogram-matched grey (the bar: correlation + 0.05 and a lower L1); others are variants
 (another world, other settings; DECISIONS.md). ``--usefulness`` adds the usefulness rows
-(``benchmarks/translator_usefulness.py``: a fixed raw-image scorer's IR->V mAP with the visible
+(``experiments/translator_usefulness.py``: a fixed raw-image scorer's IR->V mAP with the visible
 gallery replaced by each translator's rendering, whole-frame fidelity, latent sharing), each with
 its command. ``--add --usefulness FILE`` merges only the usefulness rows of ``--scorer`` into the
 existing file (keeping its runs and every other row), e.g. after new translators were scored.
@@ -32,7 +32,7 @@ SETTINGS = ("data.ir_model", "ti.output", "ti.disc_view", "ti.disc_layers", "ti.
 
 def usefulness(path: str, scorer: str) -> dict:
     """``{"usefulness": {"scorer", "protocol", "what", "rows": {name: row}}}`` from
-    benchmarks/translator_usefulness.py's file (each row keeps its command), or {}."""
+    experiments/translator_usefulness.py's file (each row keeps its command), or {}."""
     if not path:
         return {}
     data = json.loads(Path(path).read_text())
@@ -52,7 +52,7 @@ def main() -> int:
                     help="with --add: a T_I stage's translation.json (V->IR and IR->V fidelity on the hidden "
                     "pairs) kept under 'taught' as NAME, with the command given by --fidelity-command")
     ap.add_argument("--fidelity-command", default="", help="how the --fidelity runs were trained")
-    ap.add_argument("--usefulness", default="", help="rows of benchmarks/translator_usefulness.py's JSON to "
+    ap.add_argument("--usefulness", default="", help="rows of experiments/translator_usefulness.py's JSON to "
                     "include (section 'usefulness'), those of one --scorer")
     ap.add_argument("--scorer", default="runs/baseline-s1", help="the scorer whose usefulness rows to take")
     ap.add_argument("--out", default=str(ROOT / "results" / "translation.json"))
@@ -84,7 +84,7 @@ def main() -> int:
                                         and over_seeds["v2i_l1_mean"] < over_seeds["grey_matched_l1"])
     out = {"default": default, "commit": commit, "runs": runs, "over_seeds": over_seeds,
            "images": images, **usefulness(args.usefulness, args.scorer),
-           "gathered_by": "python benchmarks/gather_translation.py " + " ".join(sys.argv[1:])}
+           "gathered_by": "python experiments/gather_translation.py " + " ".join(sys.argv[1:])}
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
     print("| run | world | generators | D layers × scales | w_gan | lr | steps | V→IR L1 | V→IR corr | IR→V corr "
           "| cycle L1 | D acc |")
@@ -119,7 +119,7 @@ def add_usefulness(args) -> int:
         raise SystemExit(f"{path}'s usefulness rows were scored by {out['usefulness']['scorer']}, not {args.scorer}")
     section = out.setdefault("usefulness", {k: v for k, v in new.items() if k != "rows"})
     section.setdefault("rows", {}).update(new["rows"])
-    out.setdefault("added_by", []).append("python benchmarks/gather_translation.py " + " ".join(sys.argv[1:]))
+    out.setdefault("added_by", []).append("python experiments/gather_translation.py " + " ".join(sys.argv[1:]))
     path.write_text(json.dumps(out, indent=2) + "\n")
     for name in new["rows"]:
         r = section["rows"][name]

@@ -13,9 +13,9 @@ convolutions: if the infrared intensity were a function of the visible colour, t
 would learn it), ``local`` sees an 11x11 neighbourhood at full resolution (five 3x3
 convolutions, 32 channels), enough to tell a face from a shirt of the same colour.
 
-    python benchmarks/ti_supervised_bound.py --steps 1500 --lr 1e-3
-    python benchmarks/ti_supervised_bound.py --steps 600 --lr 2e-4
-    python benchmarks/ti_supervised_bound.py --net pixel --steps 3000 --batch 32
+    python experiments/ti_supervised_bound.py --steps 1500 --lr 1e-3
+    python experiments/ti_supervised_bound.py --steps 600 --lr 2e-4
+    python experiments/ti_supervised_bound.py --net pixel --steps 3000 --batch 32
 
 Writes (merges into) results/experiments/ti_supervised_bound.json.
 """
@@ -37,7 +37,7 @@ from d2rl_lib.models.translation import T_I
 from d2rl_lib.runtime import save_checkpoint, seed_everything
 from d2rl_lib.data.loading import load_data
 
-from results_file import EXPERIMENTS, merge_run  # benchmarks/results_file.py, beside this script
+from results_file import EXPERIMENTS, merge_run  # experiments/results_file.py, beside this script
 
 
 def stand_in(kind: str) -> torch.nn.Module:
@@ -76,7 +76,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(EXPERIMENTS / "ti_supervised_bound.json"))
     ap.add_argument("--save", default="", help="also write the trained T_I here, in the format "
-                    "of a T_I stage checkpoint (for benchmarks/oracle_translation.py --ti)")
+                    "of a T_I stage checkpoint (for experiments/oracle_translation.py --ti)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = get_config(args.config)
@@ -109,7 +109,7 @@ def main() -> int:
                                           "grey_matched_l1", "grey_matched_corr")}
     row.update({"net": args.net, "steps": args.steps, "lr": args.lr, "batch": args.batch,
                 "threads": args.threads, "train_seconds": round(seconds, 1), "preset": args.config,
-                "command": "python benchmarks/ti_supervised_bound.py " + " ".join(sys.argv[1:])})
+                "command": "python experiments/ti_supervised_bound.py " + " ".join(sys.argv[1:])})
     if args.save:
         save_checkpoint({"trainer": {"t_i": t_i.state_dict()}, "config": cfg.to_dict(),
                          "step": args.steps}, args.save)

@@ -1,7 +1,7 @@
 """Gather finished runs of the six methods into results/ablation.json and print the
 README's markdown table.
 
-    python benchmarks/gather_ablation.py \\
+    python experiments/gather_ablation.py \\
         --run baseline=runs/notebooks/synthetic-classroom-seed0/baseline \\
         --run d2rl=runs/notebooks/synthetic-classroom-seed0/d2rl \\
         --run grayscale=runs/ablation/grayscale ... \\
@@ -13,7 +13,7 @@ other seeds also gets its mean and standard deviation over them (``over_seeds``)
 ``--add`` puts the given methods' runs into the existing file instead, keeping every other
 method's rows (e.g. the oracle row, run after the others):
 
-    python benchmarks/gather_ablation.py --add --run d2rl-oracle=runs/ablation/seed0/d2rl-oracle \
+    python experiments/gather_ablation.py --add --run d2rl-oracle=runs/ablation/seed0/d2rl-oracle \
         --run d2rl-oracle=runs/ablation/seed1/d2rl-oracle --run d2rl-oracle=runs/ablation/seed2/d2rl-oracle
 Every number is read from the run's own metrics.json; the command that reproduces a run
 is rebuilt from its config.json (the overrides that differ from the preset).
@@ -61,7 +61,7 @@ def main() -> int:
                     help="NAME=RUN_DIR (repeat; repeat a NAME for its runs with other seeds)")
     ap.add_argument("--out", default=str(ROOT / "results" / "ablation.json"))
     ap.add_argument("--chance", default="", help="results/chance-<preset>.json of "
-                    "benchmarks/chance_level.py: the chance level, kept beside the methods")
+                    "experiments/chance_level.py: the chance level, kept beside the methods")
     ap.add_argument("--add", action="store_true", help="add (or replace) the given methods' rows "
                     "in the existing --out file, keeping the others")
     args = ap.parse_args()
@@ -91,7 +91,7 @@ def main() -> int:
            "chance": json.loads(Path(args.chance).read_text()) if args.chance else None,
            "over_seeds": multi, "per_seed": {n: seeds[n] for n in multi},
            "per_seed_commands": {n: seed_commands[n] for n in multi},
-           "gathered_by": "python benchmarks/gather_ablation.py " + " ".join(sys.argv[1:])}
+           "gathered_by": "python experiments/gather_ablation.py " + " ".join(sys.argv[1:])}
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
     print_tables(out)
     return 0
@@ -135,7 +135,7 @@ def add(args) -> int:
             out["commands"][name] = command(run)
         if len(out["per_seed"][name]) > 1:
             out["over_seeds"][name] = over_seeds(out["per_seed"][name])
-    out.setdefault("added_by", []).append("python benchmarks/gather_ablation.py " + " ".join(sys.argv[1:]))
+    out.setdefault("added_by", []).append("python experiments/gather_ablation.py " + " ".join(sys.argv[1:]))
     path.write_text(json.dumps(out, indent=2) + "\n")
     print_tables(out)
     return 0
