@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from d2rl_lib.analysis.ceilings import PERFECT_TRANSLATIONS, perfect_translation_scores
-from d2rl_lib.training.ti import load_ti_stage
+from d2rl_lib.training.ti_stage import load_ti_stage
 from d2rl_lib.evaluation.trained import load_run
 
 from results_file import EXPERIMENTS  # experiments/results_file.py, beside this script

@@ -35,7 +35,7 @@ from d2rl_lib.evaluation.fidelity import per_image_l1_corr
 from d2rl_lib.losses.translation import gan_d_loss, gan_g_loss, identity_match_loss
 from d2rl_lib.models.translation import Discriminator
 from d2rl_lib.data.loading import load_data
-from d2rl_lib.training.ti import UnpairedBatches
+from d2rl_lib.training.ti_batches import UnpairedBatches
 
 from results_file import EXPERIMENTS, merge_run  # experiments/results_file.py, beside this script
 

@@ -24,7 +24,9 @@ from d2rl_lib.config import ConfigError, get_config
 from d2rl_lib.evaluation.fidelity import translation_fidelity
 from d2rl_lib.runtime import seed_everything
 from d2rl_lib.data.loading import load_data
-from d2rl_lib.training.ti import TITrainer, UnpairedBatches, train_ti_steps
+from d2rl_lib.training.ti import TITrainer
+from d2rl_lib.training.ti_batches import UnpairedBatches
+from d2rl_lib.training.ti_stage import train_ti_steps
 
 from results_file import EXPERIMENTS, merge_run  # experiments/results_file.py, beside this script
 

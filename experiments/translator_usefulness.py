@@ -33,7 +33,7 @@ from d2rl_lib.analysis.usefulness import gallery_usefulness, reference_rendering
 from d2rl_lib.config import Config, teachers
 from d2rl_lib.runtime import load_checkpoint
 from d2rl_lib.evaluation.trained import load_run
-from d2rl_lib.training.ti import load_ti_stage
+from d2rl_lib.training.ti_stage import load_ti_stage
 
 from results_file import EXPERIMENTS  # experiments/results_file.py, beside this script
 

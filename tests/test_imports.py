@@ -72,6 +72,7 @@ def test_the_module_graph_has_no_cycle():
     rank = {m: i for i, m in enumerate(order)}
     assert (rank["d2rl_lib.data.loading"] < rank["d2rl_lib.training.ti"] < rank["d2rl_lib.training.joint"]
             < rank["d2rl_lib.training.run"])
+    assert rank["d2rl_lib.training.ti"] < rank["d2rl_lib.training.ti_stage"] < rank["d2rl_lib.training.run"]
     assert rank["d2rl_lib.models.translation"] < rank["d2rl_lib.training.ti"]
     above = ("d2rl_lib.training", "d2rl_lib.analysis", "d2rl_lib.course", "d2rl_lib.cli")
     for low in ("d2rl_lib.config", "d2rl_lib.methods", "d2rl_lib.data", "d2rl_lib.models",

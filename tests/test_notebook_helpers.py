@@ -255,7 +255,7 @@ def test_results_helpers(runs, monkeypatch, tmp_path):
 def test_line_progress_iterates_and_the_trainers_take_it(tmp_path):
     from d2rl_lib.runtime import RunDir
     from d2rl_lib.training.run import run_method
-    from d2rl_lib.training.ti import run_ti
+    from d2rl_lib.training.ti_stage import run_ti
 
     bar = nbh.LineProgress(range(3), desc="x", initial=0, total=3)
     assert list(bar) == [0, 1, 2] and bar.n == 3

@@ -12,7 +12,8 @@ from d2rl_lib.models.unify import blank_own_channels, unify
 from d2rl_lib.runtime import RunDir
 from d2rl_lib.training.run import run_method
 from d2rl_lib.training.teacher import Teacher
-from d2rl_lib.training.ti import TITrainer, UnpairedBatches
+from d2rl_lib.training.ti import TITrainer
+from d2rl_lib.training.ti_batches import UnpairedBatches
 from d2rl_lib.data.loading import load_data
 
 TINY = ["data.train_ids=6", "data.test_ids=4", "data.images_per_camera=2", "data.trials=2",

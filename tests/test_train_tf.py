@@ -234,7 +234,7 @@ def test_ti_init_starts_from_the_t_i_stage_and_checks_its_settings(tmp_path):
 
     from d2rl_lib.errors import UserError
     from d2rl_lib.runtime import load_checkpoint
-    from d2rl_lib.training.ti import run_ti
+    from d2rl_lib.training.ti_stage import run_ti
 
     stage = RunDir.create(tmp_path / "ti")
     run_ti(get_config("synthetic-ci", TI_TINY + ["schedule.ti_steps=2", "schedule.sample_every=0"]), stage)

@@ -40,7 +40,7 @@ def run(args) -> int:
     cfg = config_from_args(args)
     name = "ti" if args.stage == "ti" else cfg.method
     if args.stage == "ti":
-        from ..training.ti import require_single_process
+        from ..training.ti_stage import require_single_process
 
         require_single_process()                                     # before any file is written
     distributed.setup(cfg.runtime.device)                            # torchrun: join the group
@@ -52,7 +52,7 @@ def run(args) -> int:
             root = str(run_dir.root)
         run_dir = RunDir(Path(distributed.broadcast_object(root)))     # rank 0's folder everywhere
         if args.stage == "ti":
-            from ..training.ti import run_ti
+            from ..training.ti_stage import run_ti
 
             run_ti(cfg, run_dir, resume=args.resume)
         else:

@@ -41,7 +41,7 @@ from ..evaluation.retrieval import chance_level, extract_features, sysu_trials
 from ..methods import METHOD_NAMES, method as method_named
 from ..runtime import RunDir, seed_everything
 from ..training.run import run_method
-from ..training.ti import load_ti_stage, read_ti_stage, run_ti
+from ..training.ti_stage import load_ti_stage, read_ti_stage, run_ti
 from ..evaluation.trained import load_run
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

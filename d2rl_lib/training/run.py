@@ -46,7 +46,9 @@ from ..methods import Method, method
 from ..runtime import KEPT_PATTERN, Checkpointed, save_checkpoint, LossGuard, Progress, RunDir, seed_everything, set_threads
 from .joint import JointStep
 from .tf import TFTrainer
-from .ti import TITrainer, UnpairedBatches, read_ti_stage, train_ti_steps
+from .ti import TITrainer
+from .ti_batches import UnpairedBatches
+from .ti_stage import read_ti_stage, train_ti_steps
 
 
 @dataclass
