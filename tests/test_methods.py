@@ -14,6 +14,7 @@ from d2rl_lib.data.synthetic import load_synthetic
 from d2rl_lib.errors import UserError
 from d2rl_lib.evaluation.curve import kept_checkpoints, learning_curve, plateau_step
 from d2rl_lib.inputs import feed, prepare_for
+from d2rl_lib.models.unify import blank_own_channels, unify
 from d2rl_lib.methods import METHODS, Method, method
 from d2rl_lib.runtime import RunDir
 from d2rl_lib.training.run import run_method
@@ -55,6 +56,33 @@ def test_feed_is_the_methods_input_in_every_form():
     assert torch.all(feed(method("d2rl"), x, MOD, _Echo, translations=given)[:2, 3] == 0.25)
     with pytest.raises(UserError, match="give the trained T_I"):
         feed(method("unify-ir"), x, MOD)
+
+
+def test_infrared_repeated_feeds_y_four_times_and_visible_images_keep_x_hat_i():
+    images = torch.rand(4, 3, 8, 4) * 2 - 1
+    images[2:] = images[2:, :1].expand(-1, 3, -1, -1)
+    mod = torch.tensor([VISIBLE, VISIBLE, INFRARED, INFRARED])
+    u = unify(_Echo, images, mod, "multi-spectral", infrared_input="repeated")
+    assert torch.equal(u[2:], images[2:, :1].expand(-1, 4, -1, -1))
+    assert torch.equal(u[:2, :3], images[:2]) and torch.all(u[:2, 3] == 0.5)
+    t = unify(_Echo, images, mod, "multi-spectral")
+    assert torch.all(t[2:, :3] == -0.5) and torch.equal(t[:2], u[:2])
+    with pytest.raises(ValueError, match="repeated"):
+        unify(_Echo, images, mod, "multi-spectral", infrared_input="twice")
+
+
+def test_modality_dropout_blanks_an_images_own_channels():
+    u = torch.ones(4, 4, 2, 2)
+    mod = torch.tensor([VISIBLE, VISIBLE, INFRARED, INFRARED])
+    assert blank_own_channels(u, mod, 0.0) is u
+    d = blank_own_channels(u, mod, 1.0)
+    assert torch.all(d[:2, :3] == 0) and torch.all(d[:2, 3] == 1)    # visible: only x_hat_i left
+    assert torch.all(d[2:, :3] == 1) and torch.all(d[2:, 3] == 0)    # infrared: only y_hat_v left
+    r = blank_own_channels(u, mod, 1.0, infrared_input="repeated")
+    assert torch.all(r[2:] == 1) and torch.all(r[:2, :3] == 0)       # [y, y, y, y] kept whole
+    torch.manual_seed(0)
+    half = blank_own_channels(torch.ones(400, 4, 1, 1), torch.zeros(400, dtype=torch.long), 0.5)
+    assert 150 < int((half[:, 0] == 0).sum()) < 250
 
 
 def test_modality_dropout_reaches_the_oracle_too():

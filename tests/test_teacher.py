@@ -1,5 +1,5 @@
 """The single-modality teachers of T_I (ti.teacher.infrared / ti.teacher.visible), the teachers'
-training (tf.train_modality), the [y, y, y, y] infrared input and modality dropout."""
+training (tf.train_modality), the committed taught T_I."""
 import pytest
 import torch
 
@@ -8,7 +8,6 @@ from d2rl_lib.data.records import INFRARED, VISIBLE
 from d2rl_lib.errors import UserError
 from d2rl_lib.inputs import prepare_for
 from d2rl_lib.methods import method
-from d2rl_lib.models.unify import blank_own_channels, unify
 from d2rl_lib.runtime import RunDir
 from d2rl_lib.training.run import run_method
 from d2rl_lib.training.teacher import Teacher
@@ -86,45 +85,6 @@ def test_t_i_objective_gains_the_teachers_term_and_it_moves_g_i(teachers):
     g_i = [p.grad for p in trainer.t_i.G_i.parameters() if p.grad is not None]
     assert g_i and sum(float(g.abs().sum()) for g in g_i) > 0
     assert all(p.grad is None for p in trainer.t_i.D_i.parameters())
-
-
-class _Echo:
-    """A stand-in T_I whose translations are constants, to see where each one lands."""
-
-    @staticmethod
-    def v2i(x):
-        return torch.full_like(x[:, :1], 0.5)
-
-    @staticmethod
-    def i2v(y):
-        return torch.full_like(y.expand(-1, 3, -1, -1), -0.5)
-
-
-def test_infrared_repeated_feeds_y_four_times_and_visible_images_keep_x_hat_i():
-    images = torch.rand(4, 3, 8, 4) * 2 - 1
-    images[2:] = images[2:, :1].expand(-1, 3, -1, -1)
-    mod = torch.tensor([VISIBLE, VISIBLE, INFRARED, INFRARED])
-    u = unify(_Echo, images, mod, "multi-spectral", infrared_input="repeated")
-    assert torch.equal(u[2:], images[2:, :1].expand(-1, 4, -1, -1))
-    assert torch.equal(u[:2, :3], images[:2]) and torch.all(u[:2, 3] == 0.5)
-    t = unify(_Echo, images, mod, "multi-spectral")
-    assert torch.all(t[2:, :3] == -0.5) and torch.equal(t[:2], u[:2])
-    with pytest.raises(ValueError, match="repeated"):
-        unify(_Echo, images, mod, "multi-spectral", infrared_input="twice")
-
-
-def test_modality_dropout_blanks_an_images_own_channels():
-    u = torch.ones(4, 4, 2, 2)
-    mod = torch.tensor([VISIBLE, VISIBLE, INFRARED, INFRARED])
-    assert blank_own_channels(u, mod, 0.0) is u
-    d = blank_own_channels(u, mod, 1.0)
-    assert torch.all(d[:2, :3] == 0) and torch.all(d[:2, 3] == 1)    # visible: only x_hat_i left
-    assert torch.all(d[2:, :3] == 1) and torch.all(d[2:, 3] == 0)    # infrared: only y_hat_v left
-    r = blank_own_channels(u, mod, 1.0, infrared_input="repeated")
-    assert torch.all(r[2:] == 1) and torch.all(r[:2, :3] == 0)       # [y, y, y, y] kept whole
-    torch.manual_seed(0)
-    half = blank_own_channels(torch.ones(400, 4, 1, 1), torch.zeros(400, dtype=torch.long), 0.5)
-    assert 150 < int((half[:, 0] == 0).sum()) < 250
 
 
 def test_unify_ir_oracle_sees_the_fourth_channel_as_three():
