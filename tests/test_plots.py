@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from d2rl_lib.errors import UserError  # noqa: E402
-from d2rl_lib.course.viz import cmc_plot, gap_bars, methods_chart, tsne_plot  # noqa: E402
+from d2rl_lib.course.viz import CURVE_PANELS, cmc_plot, gap_bars, learning_curves, methods_chart, tsne_plot  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -134,3 +134,15 @@ def test_gap_bars_reads_the_gap_json():
     assert sorted(caps) == pytest.approx([1.2, 1.3, 1.45])         # the caps and the value
     with pytest.raises(UserError):
         gap_bars({})
+
+
+def test_learning_curves_draw_one_line_per_run_in_each_direction_with_the_class_budget():
+    curves = [{"label": label, "seed": seed, "points": [
+        {"tf_step": s, "val": {"mAP": s / d, "v2v_mAP": s / (d + 1), "i2i_mAP": s / (d + 2)}} for s in (250, 500, 750)]}
+        for label, d in (("baseline", 100), ("d2rl", 90)) for seed in (0, 1)]
+    fig = learning_curves(curves, class_budget=550)
+    assert len(fig.axes) == len(CURVE_PANELS)
+    for ax in fig.axes:
+        drawn = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]
+        assert len(drawn) == 4                                   # two labels x two seeds
+        assert any(list(line.get_xdata()) == [550, 550] for line in ax.get_lines())

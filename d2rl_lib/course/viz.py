@@ -1,7 +1,7 @@
 """Figures the notebooks and the CLI draw: image grids, training histories, what a
 trained T_I does (latent walks, translations, unified images; measured by
 :mod:`d2rl_lib.analysis.probes`), t-SNE maps, CMC curves, and (with seaborn) the methods
-over seeds and the modality gap per space with its bootstrap interval.
+over seeds, the modality gap per space with its bootstrap interval and learning curves.
 
 Importing it needs no display: without one, matplotlib falls back to its Agg backend
 (the Makefile sets ``MPLBACKEND=Agg``; the notebooks switch to inline figures).
@@ -301,3 +301,27 @@ def gap_bars(gap, ax=None, measure: str = "ratio", title: Optional[str] = None):
     if title:
         ax.set_title(title)
     return ax
+
+
+CURVE_PANELS = (("mAP", "IR→V mAP (cross-modal)"), ("v2v_mAP", "V→V mAP"), ("i2i_mAP", "IR→IR mAP"))
+
+
+def learning_curves(curves: Sequence[dict], class_budget: Optional[int] = None, split: str = "val"):
+    """Validation (``split``) scores against T_F steps, one panel per direction
+    (:data:`CURVE_PANELS`), one line per run of ``results/learning-curves.json`` (colour by its
+    label, a line per seed); ``class_budget`` (the classroom profile's T_F steps) marked."""
+    rows = [{"label": c["label"], "seed": c["seed"], "step": p["tf_step"], **p[split]}
+            for c in curves for p in c["points"]]
+    frame = pd.DataFrame(rows)
+    fig, axes = plt.subplots(1, len(CURVE_PANELS), figsize=(4.2 * len(CURVE_PANELS), 3.4), sharex=True)
+    for ax, (key, title) in zip(axes, CURVE_PANELS):
+        sns.lineplot(frame, x="step", y=key, hue="label", units="seed", estimator=None, marker="o",
+                     markersize=3, ax=ax, legend=ax is axes[0])
+        if class_budget:
+            ax.axvline(class_budget, color="0.5", ls=":", lw=1)
+            ax.text(class_budget, ax.get_ylim()[0], " class budget", color="0.4", fontsize=8, va="bottom")
+        ax.set(title=title, xlabel="T_F steps", ylabel=f"{split} mAP" if ax is axes[0] else "")
+    if axes[0].get_legend() is not None:
+        axes[0].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
