@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from d2rl_lib.config import Config, overrides_from_preset
+from d2rl_lib.course.notebook import verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ("rank1", "rank10", "rank20", "mAP", "mINP", "v2v_mAP", "i2i_mAP", "train_seconds")
@@ -64,6 +65,9 @@ def main() -> int:
                     "experiments/chance_level.py: the chance level, kept beside the methods")
     ap.add_argument("--add", action="store_true", help="add (or replace) the given methods' rows "
                     "in the existing --out file, keeping the others")
+    ap.add_argument("--against", default="", metavar="LABEL", help="with --add: each added row's paired "
+                    "difference from the row LABEL on their common seeds, with its verdict against one "
+                    "run's noise (results/noise.json), into the file's 'paired'")
     args = ap.parse_args()
     if args.add:
         return add(args)
@@ -116,6 +120,24 @@ def print_tables(out: dict) -> None:
             print(f"| `{name}` | {', '.join(o['seeds'])} | " + " | ".join(cells) + f" | {each} |")
 
 
+def paired(per_seed: dict, name: str, against: str) -> dict:
+    """Row ``name`` minus row ``against`` in IR->V mAP (and V->V mAP) on each seed both have, and
+    the verdict of :func:`d2rl_lib.course.notebook.verdict` with one run's noise."""
+    seeds = sorted(set(per_seed[name]) & set(per_seed.get(against, {})), key=int)
+    if not seeds:
+        sys.exit(f"{name!r} and {against!r} share no seed")
+    run_sd = json.loads((ROOT / "results" / "noise.json").read_text())["run_sd"]
+    a = [per_seed[name][s]["mAP"] for s in seeds]
+    b = [per_seed[against][s]["mAP"] for s in seeds]
+    v = verdict(a, b, run_sd)
+    return {"against": against, "seeds": seeds, "run_sd": run_sd,
+            "mAP_difference_per_seed": [round(x - y, 2) for x, y in zip(a, b)],
+            "v2v_mAP_difference_per_seed": [round(per_seed[name][s]["v2v_mAP"] - per_seed[against][s]["v2v_mAP"], 2)
+                                            for s in seeds],
+            "mAP_difference": round(v["difference"], 2), "verdict": f"{v['words']}: {v['text']}",
+            "ahead_on_every_seed": all(x > y for x, y in zip(a, b))}
+
+
 def add(args) -> int:
     """Put the runs of ``args.run`` into the existing file: per seed, over seeds and, for the
     file's own seed, the one-seed table."""
@@ -135,6 +157,10 @@ def add(args) -> int:
             out["commands"][name] = command(run)
         if len(out["per_seed"][name]) > 1:
             out["over_seeds"][name] = over_seeds(out["per_seed"][name])
+    if args.against:
+        for name in dict.fromkeys(item.partition("=")[0] for item in args.run):
+            if name != args.against:
+                out.setdefault("paired", {})[name] = paired(out["per_seed"], name, args.against)
     out.setdefault("added_by", []).append("python experiments/gather_ablation.py " + " ".join(sys.argv[1:]))
     path.write_text(json.dumps(out, indent=2) + "\n")
     print_tables(out)
