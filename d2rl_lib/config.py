@@ -192,6 +192,8 @@ class ScheduleConfig:
     """How long each stage runs and what a batch holds (paper Sec. 3.3)."""
 
     ti_steps: int = _opt(300, "T_I pre-training steps (unpaired visible/infrared batches)", min=0)
+    tf_init: str = _opt("", "start T_F from the T_F of this method run (its folder or checkpoint; "
+                        "weights only, e.g. the infrared teacher): the same identities and input channels")
     ti_init: str = _opt("", "start T_I from this checkpoint of the T_I stage (`d2rl train "
                         "--stage ti`, checkpoints/ti_last.pt) instead of pre-training it "
                         "again; its config's ti section must match")
@@ -450,6 +452,20 @@ def differences(saved: Dict[str, Any], cfg: "Config", prefix: str = "",
     mine, ignore = flatten(cfg.to_dict()), tuple(ignore)
     return {k: (theirs[k], mine[k]) for k in sorted(mine)
             if k.startswith(prefix) and k not in ignore and theirs[k] != mine[k]}
+
+
+# Data settings that change no training image: two runs that differ only in these learned the same.
+DATA_NEUTRAL = ("data.num_workers", "data.trials", "data.val_ids", "data.flip_test")
+
+
+def require_same_training_data(saved: Dict[str, Any], cfg: "Config", what: str) -> None:
+    """Refuse a run whose saved config (``saved``) learned other identities than ``cfg`` would
+    (any ``data.*`` difference outside :data:`DATA_NEUTRAL`), naming ``what`` and the keys."""
+    diff = {k: v for k, v in differences(saved, cfg, prefix="data.").items() if k not in DATA_NEUTRAL}
+    if diff:
+        raise ConfigError(f"{what} learned other identities ("
+                          + ", ".join(f"{k}: {a!r} there, {b!r} here" for k, (a, b) in diff.items())
+                          + "); train it on this run's data settings")
 
 
 def overrides_from_preset(cfg: Config, ignore: Iterable[str] = ("runtime.out_dir",)) -> list:

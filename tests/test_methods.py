@@ -13,6 +13,7 @@ from d2rl_lib.data.records import INFRARED, VISIBLE
 from d2rl_lib.data.synthetic import load_synthetic
 from d2rl_lib.errors import UserError
 from d2rl_lib.evaluation.curve import kept_checkpoints, learning_curve, plateau_step
+from d2rl_lib.evaluation.trained import load_run
 from d2rl_lib.inputs import feed, prepare_for
 from d2rl_lib.models.unify import blank_own_channels, unify
 from d2rl_lib.methods import METHODS, Method, method
@@ -177,3 +178,21 @@ def test_every_method_is_named_in_the_config_choices():
     for name in METHODS:
         cfg.method = name
         cfg.validate()
+
+
+def test_tf_init_starts_t_f_from_another_runs_weights_and_refuses_what_does_not_fit(tmp_path):
+    """The teacher's knowledge without a translator (issue 34, point 3c): T_F started from a run."""
+    from d2rl_lib.training.tf import TFTrainer
+    first = RunDir.create(tmp_path / "teacher")
+    run_method(get_config("synthetic-ci", TINY + ["method=baseline", "schedule.tf_steps=1"]), first)
+    cfg = get_config("synthetic-ci", TINY + ["method=baseline", f"schedule.tf_init={first.root}"])
+    tf = TFTrainer(cfg, 6, 3, torch.device("cpu"))
+    tf.start_from(cfg.schedule.tf_init)
+    saved = load_run(first.root).t_f.state_dict()
+    assert all(torch.equal(v, tf.model.state_dict()[k]) for k, v in saved.items())
+    with pytest.raises(UserError, match="3 input channels, this run.s 6 and 4"):
+        TFTrainer(get_config("synthetic-ci", TINY + ["method=d2rl-oracle"]), 6, 4,
+                  torch.device("cpu")).start_from(str(first.root))
+    with pytest.raises(UserError, match="learned other identities"):
+        TFTrainer(get_config("synthetic-ci", TINY[1:] + ["data.train_ids=8"]), 8, 3,
+                  torch.device("cpu")).start_from(str(first.root))

@@ -132,6 +132,8 @@ def build(cfg: Config, run_dir: RunDir, resume: bool = False) -> MethodRun:
     batch_of = sampler.batch if world == 1 else RankShare(sampler, rank, world).batch
     run = MethodRun(cfg, m, run_dir, device, train, test, ti, tf, joint, batch_of,
                     Checkpointed(run_dir.checkpoints / "last.pt", cfg.to_dict()), start=0)
+    if cfg.schedule.tf_init and not resume:
+        tf.start_from(cfg.schedule.tf_init)
     if resume:
         state = run.ckpt.resume()
         tf.load_state_dict(state["trainer"])

@@ -25,7 +25,7 @@ from typing import Dict
 
 import torch
 
-from ..config import Config, differences
+from ..config import Config, require_same_training_data
 from ..errors import UserError
 from ..losses.reid import batch_hard_triplet, identity_loss
 from ..models.embedding import T_F
@@ -50,12 +50,7 @@ class Teacher:
             raise UserError(f"teacher {path}: its T_F was trained on {trained_on!r} images "
                             f"({state.get('in_channels')} channels); a {modality} teacher is a 3-channel "
                             f"run trained with --set tf.train_modality={modality}")
-        diff = differences(there, cfg, prefix="data.")
-        diff = {k: v for k, v in diff.items() if k not in ("data.num_workers", "data.trials")}
-        if diff:
-            raise UserError(f"teacher {path} learned other identities ("
-                            + ", ".join(f"{k}: {a!r} there, {b!r} here" for k, (a, b) in diff.items())
-                            + "); train the teacher on this run's data settings")
+        require_same_training_data(there, cfg, f"teacher {path}")
         tcfg = Config.from_dict(there)
         self.modality, self.path = modality, str(ckpt)
         self.t_f = T_F.from_run(state, tcfg.tf.arch, tcfg.tf.last_stride, f"teacher {path}")

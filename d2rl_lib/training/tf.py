@@ -10,10 +10,12 @@ from typing import Dict
 import torch
 
 from .. import distributed
-from ..config import Config
+from ..config import Config, require_same_training_data
+from ..errors import UserError
+from ..models.blocks import load_weights
 from ..losses.reid import batch_hard_triplet, identity_loss
 from ..models.embedding import T_F
-from ..runtime import Update, amp_dtype, autocast, grad_scaler, scaled_update
+from ..runtime import Update, amp_dtype, autocast, find_checkpoint, grad_scaler, load_checkpoint, scaled_update
 
 
 class TFTrainer:
@@ -57,6 +59,20 @@ class TFTrainer:
         self.train_model = distributed.wrap(self.model)                # DDP under torchrun
         self.update = Update(self.optim, self.model.parameters(), max_norm=o.grad_clip,
                              schedule=self.sched)
+
+    def start_from(self, path: str) -> None:
+        """T_F's weights from the T_F of the method run at ``path`` (``schedule.tf_init``; its
+        optimiser and schedule are not taken): it must have learned the same identities from
+        images of as many channels."""
+        state = load_checkpoint(find_checkpoint(path), map_location=self.device)
+        if not {"config", "num_classes", "in_channels"} <= set(state):
+            raise UserError(f"schedule.tf_init={path}: not a checkpoint of a d2rl method run")
+        require_same_training_data(state["config"], self.cfg, f"schedule.tf_init={path}")
+        if (int(state["num_classes"]), int(state["in_channels"])) != (self.num_classes, self.model.in_channels):
+            raise UserError(f"schedule.tf_init={path}: its T_F has {state['num_classes']} identities and "
+                            f"{state['in_channels']} input channels, this run's {self.num_classes} and "
+                            f"{self.model.in_channels}; start from a run of a method with the same input")
+        load_weights(self.model, state["trainer"]["model"], f"schedule.tf_init={path}", "T_F")
 
     def losses(self, x: torch.Tensor, labels: torch.Tensor) -> Dict[str, torch.Tensor]:
         """x [B, C, H, W] in [-1, 1] (gradients may flow back into x), labels [B]."""
