@@ -298,3 +298,15 @@ def test_recorded_rows_carry_each_seed_in_order(tmp_path):
             "per_seed": {"m": {"2": {"mAP": 3.0}, "0": {"mAP": 1.0}}}}
     (tmp_path / "a.json").write_text(json.dumps(data))
     assert recorded_rows(tmp_path / "a.json")["m"]["mAP_per_seed"] == [1.0, 3.0]
+
+
+def test_recorded_rows_keep_the_class_budget_and_the_learned_budget_apart(tmp_path):
+    import json
+    from d2rl_lib.course.notebook import recorded_rows
+    row = {"seeds": ["0", "1"], "mAP_mean": 2.0}
+    per = {"0": {"mAP": 1.0}, "1": {"mAP": 3.0}}
+    data = {"over_seeds": {"baseline": row, "learned 4,050 steps: baseline": row},
+            "per_seed": {"baseline": per, "learned 4,050 steps: baseline": per}}
+    (tmp_path / "a.json").write_text(json.dumps(data))
+    assert list(recorded_rows(tmp_path / "a.json")) == ["baseline"]
+    assert list(recorded_rows(tmp_path / "a.json", learned=True)) == ["learned 4,050 steps: baseline"]

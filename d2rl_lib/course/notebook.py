@@ -338,13 +338,22 @@ def compare(a: float, b: float, tolerance: float = 1.0) -> str:
     return "level with"
 
 
-def recorded_rows(path: Path = RESULTS / "ablation.json") -> Dict[str, dict]:
+# The rows of results/ablation.json trained at the learned budget (issue 34: 4,050 T_F steps,
+# where the validation curves have flattened) are named "learned ...: <method>"; the others
+# belong to the class budget (550 steps).
+LEARNED = "learned"
+
+
+def recorded_rows(path: Path = RESULTS / "ablation.json", learned: bool = False) -> Dict[str, dict]:
     """The recorded ablation's rows over seeds (``over_seeds`` of ``results/ablation.json``:
     per method ``seeds``, ``mAP_mean``, ``mAP_sd``, ...), each with its per-seed IR→V mAP
-    (``mAP_per_seed``, in seed order). Every verdict the notebooks print comes from these."""
+    (``mAP_per_seed``, in seed order): the class budget's rows, or with ``learned`` those of the
+    learned budget (:data:`LEARNED`). Every verdict the notebooks print comes from these."""
     data = json.loads(Path(path).read_text())
     rows = {}
     for name, row in data.get("over_seeds", {}).items():
+        if name.startswith(LEARNED) != learned:
+            continue
         per = data["per_seed"][name]
         rows[name] = dict(row, mAP_per_seed=[per[s]["mAP"] for s in row["seeds"]])
     return rows
