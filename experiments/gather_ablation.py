@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -122,7 +123,8 @@ def print_tables(out: dict) -> None:
 
 def paired(per_seed: dict, name: str, against: str) -> dict:
     """Row ``name`` minus row ``against`` in IR->V mAP (and V->V mAP) on each seed both have, and
-    the verdict of :func:`d2rl_lib.course.notebook.verdict` with one run's noise."""
+    the verdict of :func:`d2rl_lib.course.notebook.verdict` with one run's noise (none from a
+    single seed: DECISIONS.md, "Verdicts in the notebooks")."""
     seeds = sorted(set(per_seed[name]) & set(per_seed.get(against, {})), key=int)
     if not seeds:
         sys.exit(f"{name!r} and {against!r} share no seed")
@@ -134,7 +136,9 @@ def paired(per_seed: dict, name: str, against: str) -> dict:
             "mAP_difference_per_seed": [round(x - y, 2) for x, y in zip(a, b)],
             "v2v_mAP_difference_per_seed": [round(per_seed[name][s]["v2v_mAP"] - per_seed[against][s]["v2v_mAP"], 2)
                                             for s in seeds],
-            "mAP_difference": round(v["difference"], 2), "verdict": f"{v['words']}: {v['text']}",
+            "mAP_difference": round(v["difference"], 2),
+            "verdict": (f"{v['words']}: {v['text']}" if len(seeds) > 1 else     # the notebooks' rule
+                        f"no verdict from one seed ({v['text']})"),
             "ahead_on_every_seed": all(x > y for x, y in zip(a, b))}
 
 
@@ -161,7 +165,8 @@ def add(args) -> int:
         for name in dict.fromkeys(item.partition("=")[0] for item in args.run):
             if name != args.against:
                 out.setdefault("paired", {})[name] = paired(out["per_seed"], name, args.against)
-    out.setdefault("added_by", []).append("python experiments/gather_ablation.py " + " ".join(sys.argv[1:]))
+    line = "python experiments/gather_ablation.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    out["added_by"] = [c for c in out.get("added_by", []) if c != line] + [line]
     path.write_text(json.dumps(out, indent=2) + "\n")
     print_tables(out)
     return 0
