@@ -37,9 +37,12 @@ def run(args) -> int:
         curve = learning_curve(run_dir, args.device)
         curve["label"] = args.label or curve["method"]
         curve["command"] = command_line(args, ("out", "label"), command="curve") + f" {run_dir}"
-        curve["val_plateau_tf_step"] = plateau_step(curve["points"])
-        print(f"{run_dir} ({curve['method']}, seed {curve['seed']}): validation IR->V mAP stops rising "
-              f"(within 1.0) at T_F step {curve['val_plateau_tf_step']}")
+        last = curve["points"][-1]["tf_step"]
+        finished = last >= curve["tf_total"]
+        curve["val_plateau_tf_step"] = plateau_step(curve["points"]) if finished else None
+        print(f"{run_dir} ({curve['method']}, seed {curve['seed']}): " + (
+            f"validation IR->V mAP stops rising (within 1.0) at T_F step {curve['val_plateau_tf_step']}"
+            if finished else f"the run stopped at T_F step {last} of {curve['tf_total']}: no plateau read"))
         for p in curve["points"]:
             v, t = p["val"], p["test"]
             print(f"  step {p['tf_step']:5d}  val IR->V {v['mAP']:5.1f} V->V {v['v2v_mAP']:5.1f} "
