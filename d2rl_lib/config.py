@@ -240,6 +240,12 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
+    @property
+    def ti_warmup_steps(self) -> int:
+        """The T_I warm-up steps a method run counts before T_F's in its checkpoints' ``step``
+        (``schedule.ti_steps`` for a method with T_I, else 0): training and evaluation read it here."""
+        return self.schedule.ti_steps if METHODS[self.method].uses_ti else 0
+
     # -- conversion -----------------------------------------------------------------
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)

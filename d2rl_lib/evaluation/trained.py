@@ -60,7 +60,7 @@ class TrainedRun:
     @property
     def tf_step(self) -> int:
         """T_F's steps done: the checkpoint's step less the T_I warm-up counted before them."""
-        return self.step - (self.cfg.schedule.ti_steps if self.t_i is not None else 0)
+        return self.step - self.cfg.ti_warmup_steps
 
     @property
     def complete(self) -> bool:

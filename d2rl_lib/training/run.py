@@ -71,7 +71,7 @@ class MethodRun:
     @property
     def ti_end(self) -> int:
         """The steps of the T_I warm-up, counted before T_F's in the checkpoint's step."""
-        return self.cfg.schedule.ti_steps if self.method.uses_ti else 0
+        return self.cfg.ti_warmup_steps
 
     @property
     def tf_total(self) -> int:
